@@ -1,0 +1,77 @@
+// In-process request handling: request text in, response text out, no transport. Every contender
+// is an async handler awaited once per call, as a server would run it.
+import { RpcDispatcher, RpcServer, type ServerTransport } from '@tinyrpc/core';
+import { JsonRpcProtocol } from '@tinyrpc/jsonrpc';
+import jayson from 'jayson';
+import { JSONRPCServer } from 'json-rpc-2.0';
+import { measure, type Scenario } from '../measure.ts';
+
+const add = (a: number, b: number): number => a + b;
+const echo = (value: string): string => value;
+
+function contenders(method: 'add' | 'echo', params: unknown[]): [string, () => Promise<unknown>][] {
+  // Request texts are made before timing starts, so only their handling is measured.
+  const texts = Array.from({ length: 1024 }, (_, i) =>
+    JSON.stringify({ jsonrpc: '2.0', method, params, id: i + 1 }),
+  );
+  let next = 0;
+  const request = (): string => texts[next++ & 1023] as string;
+
+  const raw = async (text: string): Promise<string> => {
+    const r = JSON.parse(text) as { id: number; method: string; params: [never, never] };
+    const fn = r.method === 'add' ? add : echo;
+    return JSON.stringify({ jsonrpc: '2.0', id: r.id, result: fn(...r.params) });
+  };
+
+  const dispatcher = new RpcDispatcher().add('add', add).add('echo', echo);
+  const unused: ServerTransport = {
+    listen: () => Promise.resolve(),
+    close: () => Promise.resolve(),
+  };
+  const tinyrpc = new RpcServer(unused, new JsonRpcProtocol(), dispatcher);
+
+  const jaysonServer = new jayson.Server({
+    add: (args: [number, number], done: (e: null, r: number) => void) => {
+      done(null, add(...args));
+    },
+    echo: (args: [string], done: (e: null, r: string) => void) => {
+      done(null, echo(...args));
+    },
+  });
+  const viaJayson = (text: string): Promise<string> =>
+    new Promise((resolve, reject) => {
+      jaysonServer.call(text, (error: unknown, success: unknown) => {
+        if (error) reject(new Error(JSON.stringify(error)));
+        else resolve(JSON.stringify(success));
+      });
+    });
+
+  const jsonRpc2 = new JSONRPCServer();
+  jsonRpc2.addMethod('add', (p: [number, number]) => add(...p));
+  jsonRpc2.addMethod('echo', (p: [string]) => echo(...p));
+  const viaJsonRpc2 = async (text: string): Promise<string> =>
+    JSON.stringify(await jsonRpc2.receiveJSON(text));
+
+  return [
+    ['raw JSON.parse/call/JSON.stringify', () => raw(request())],
+    ['@tinyrpc/jsonrpc + RpcServer', () => tinyrpc.handle(request())],
+    ['jayson', () => viaJayson(request())],
+    ['json-rpc-2.0', () => viaJsonRpc2(request())],
+  ];
+}
+
+const scenario = (title: string, method: 'add' | 'echo', params: unknown[]): Scenario => ({
+  name: title,
+  baseline: 'raw JSON.parse/call/JSON.stringify',
+  async run() {
+    const results = [];
+    for (const [name, operation] of contenders(method, params))
+      results.push(await measure(name, operation));
+    return results;
+  },
+});
+
+export const scenarios: Scenario[] = [
+  scenario('in-process JSON-RPC, small call add(1, 2)', 'add', [1, 2]),
+  scenario('in-process JSON-RPC, 1 KB payload echo', 'echo', ['x'.repeat(1024)]),
+];

@@ -1,0 +1,378 @@
+import { hasBrand, setBrand } from './brand.ts';
+import {
+  InvalidReplyError,
+  RemoteError,
+  RpcError,
+  RpcTimeoutError,
+  TransportError,
+  UnexpectedIdError,
+} from './errors.ts';
+import { createProxy, type ProxyOptions, type RpcOneWayProxy, type RpcProxy } from './proxy.ts';
+import type { TraceFunction } from './server.ts';
+import type {
+  ClientTransport,
+  Message,
+  Params,
+  RequestId,
+  RpcBatchResponse,
+  RpcProtocol,
+  RpcRequest,
+  RpcResponse,
+} from './types.ts';
+
+const clientBrand = Symbol.for('@tinyrpc/core/RpcClient');
+
+/** Options of {@link RpcClient}. */
+export interface RpcClientOptions {
+  /** Milliseconds a call may take before it fails with {@link RpcTimeoutError}; default: no limit. */
+  readonly timeout?: number;
+  /** Called with every message sent (`'-->'`) and every reply received (`'<--'`). */
+  readonly trace?: TraceFunction;
+  /**
+   * Called with replies that belong to no call: unreadable ones ({@link InvalidReplyError}) and
+   * ones whose id matches no pending call ({@link UnexpectedIdError}). Other calls are not disturbed.
+   */
+  readonly onError?: (error: RpcError) => void;
+}
+
+/** Options of one call. */
+export interface CallOptions {
+  /** Milliseconds before the call fails with {@link RpcTimeoutError}; overrides the client's. */
+  readonly timeout?: number;
+  /** Aborts the call; it rejects with the signal's reason. */
+  readonly signal?: AbortSignal;
+}
+
+/** One call of {@link RpcClient.callAll}. */
+export interface CallSpec {
+  readonly method: string;
+  readonly params?: Params;
+}
+
+/** One call of {@link RpcClient.batch}. */
+export interface BatchCallSpec extends CallSpec {
+  /** Send it as a notification: its result is always `undefined`. */
+  readonly oneWay?: boolean;
+}
+
+type Reply = RpcResponse | RpcBatchResponse;
+
+interface Pending {
+  resolve(reply: Reply): void;
+  reject(error: unknown): void;
+  readonly ids: readonly RequestId[];
+}
+
+/**
+ * Calls remote methods: encodes calls with a protocol, sends them over a transport, and turns
+ * replies into results or errors.
+ *
+ * An error response rejects with {@link RemoteError} (the server's code, message and data); a lost
+ * connection with {@link TransportError}; a timeout with {@link RpcTimeoutError}. Calls that end by
+ * timeout or abort leave nothing behind.
+ */
+export class RpcClient {
+  readonly protocol: RpcProtocol;
+  readonly transport: ClientTransport;
+  readonly #options: RpcClientOptions;
+  /** Calls waiting for a reply, on multiplexed transports (those with `subscribe`). */
+  readonly #pending = new Map<RequestId, Pending>();
+  readonly #unsubscribe: (() => void) | undefined;
+
+  constructor(protocol: RpcProtocol, transport: ClientTransport, options: RpcClientOptions = {}) {
+    this.protocol = protocol;
+    this.transport = transport;
+    this.#options = options;
+    this.#unsubscribe = transport.subscribe?.({
+      onMessage: (message) => {
+        this.#receive(message);
+      },
+      onClose: (error) => {
+        this.#failAll(error);
+      },
+    });
+    setBrand(this, clientBrand);
+  }
+
+  /** `true` for a client from this or any other installed copy of `@tinyrpc/core`. */
+  static isRpcClient(value: unknown): value is RpcClient {
+    return hasBrand(value, clientBrand);
+  }
+
+  /** How many calls wait for a reply on a multiplexed transport. */
+  get pendingCount(): number {
+    return new Set(this.#pending.values()).size;
+  }
+
+  /** Calls `method` and resolves with its result. */
+  async call<T = unknown>(method: string, params?: Params, options?: CallOptions): Promise<T> {
+    const request = this.protocol.createRequest(method, params);
+    const reply = await this.#exchange(request.serialize(), [request.id as RequestId], options);
+    if ('batch' in reply) throw new InvalidReplyError('A batch reply answered a single call');
+    return resultOf(reply, request.id as RequestId) as T;
+  }
+
+  /** Sends a notification: the server runs `method` and answers nothing. */
+  async notify(
+    method: string,
+    params?: Params,
+    options?: Pick<CallOptions, 'signal'>,
+  ): Promise<void> {
+    const request = this.protocol.createRequest(method, params, { oneWay: true });
+    await this.#sendOneWay(request.serialize(), options?.signal);
+  }
+
+  /** Makes several calls at once, each its own message; one failure does not fail the others. */
+  callAll(
+    calls: readonly CallSpec[],
+    options?: CallOptions,
+  ): Promise<PromiseSettledResult<unknown>[]> {
+    return Promise.allSettled(calls.map((c) => this.call(c.method, c.params, options)));
+  }
+
+  /**
+   * Sends several calls as one batch message; resolves with each call's outcome in order (a
+   * notification's is `undefined`). Rejects only when the batch as a whole fails.
+   */
+  async batch(
+    calls: readonly BatchCallSpec[],
+    options?: CallOptions,
+  ): Promise<PromiseSettledResult<unknown>[]> {
+    if (this.protocol.createBatchRequest === undefined) {
+      throw new RpcError('This protocol has no batch requests; use callAll() instead');
+    }
+    if (calls.length === 0) throw new RpcError('A batch needs at least one call');
+    const requests = calls.map((c) =>
+      this.protocol.createRequest(c.method, c.params, { oneWay: c.oneWay ?? false }),
+    );
+    const message = this.protocol.createBatchRequest(requests).serialize();
+    const ids = requests.filter((r) => !r.oneWay).map((r) => r.id as RequestId);
+    if (ids.length === 0) {
+      await this.#sendOneWay(message, options?.signal);
+      return requests.map(() => ({ status: 'fulfilled', value: undefined }));
+    }
+    const reply = await this.#exchange(message, ids, options);
+    return requests.map((request) => settle(request, reply));
+  }
+
+  /** A proxy whose methods call the remote methods of the same name (after `prefix`). */
+  getProxy<Api = Record<string, (...args: never[]) => unknown>>(
+    options?: ProxyOptions & { readonly oneWay?: false },
+  ): RpcProxy<Api>;
+  getProxy<Api = Record<string, (...args: never[]) => unknown>>(
+    options: ProxyOptions & { readonly oneWay: true },
+  ): RpcOneWayProxy<Api>;
+  getProxy<Api>(
+    options: ProxyOptions & { readonly oneWay?: boolean } = {},
+  ): RpcProxy<Api> | RpcOneWayProxy<Api> {
+    const prefix = options.prefix ?? '';
+    return options.oneWay === true
+      ? (createProxy((name, args) => this.notify(prefix + name, args)) as RpcOneWayProxy<Api>)
+      : (createProxy((name, args) => this.call(prefix + name, args)) as RpcProxy<Api>);
+  }
+
+  /** Fails every pending call with a {@link TransportError} and closes the transport. */
+  async close(): Promise<void> {
+    this.#unsubscribe?.();
+    this.#failAll(new TransportError('Client closed'));
+    await this.transport.close?.();
+  }
+
+  #exchange(
+    message: Message,
+    ids: readonly RequestId[],
+    options: CallOptions | undefined,
+  ): Promise<Reply> {
+    this.#options.trace?.('-->', undefined, message);
+    return this.#unsubscribe === undefined
+      ? this.#guard((signal) => this.#sendAndRead(message, ids, signal), options)
+      : this.#guard(
+          (signal) => this.#sendAndWait(message, ids, signal),
+          options,
+          () => {
+            this.#forget(ids);
+          },
+        );
+  }
+
+  async #sendOneWay(message: Message, signal: AbortSignal | undefined): Promise<void> {
+    this.#options.trace?.('-->', undefined, message);
+    await this.transport.send(
+      message,
+      signal === undefined ? { expectReply: false } : { expectReply: false, signal },
+    );
+  }
+
+  // Request/reply transports: the reply is whatever `send` resolves with.
+  async #sendAndRead(
+    message: Message,
+    ids: readonly RequestId[],
+    signal?: AbortSignal,
+  ): Promise<Reply> {
+    const data = await this.transport.send(
+      message,
+      signal === undefined ? { expectReply: true } : { expectReply: true, signal },
+    );
+    if (data === undefined) throw new InvalidReplyError('The transport returned no reply');
+    this.#options.trace?.('<--', undefined, data);
+    const reply = this.#parse(data);
+    if (!matches(reply, ids))
+      throw new UnexpectedIdError(`Reply id ${describeIds(reply)} does not answer this call`);
+    return reply;
+  }
+
+  // Multiplexed transports: register first, then send; `#receive` settles by id.
+  #sendAndWait(message: Message, ids: readonly RequestId[], signal?: AbortSignal): Promise<Reply> {
+    return new Promise<Reply>((resolve, reject) => {
+      const pending: Pending = { resolve, reject, ids };
+      for (const id of ids) {
+        if (this.#pending.has(id)) {
+          reject(new RpcError(`A call with id ${JSON.stringify(id)} is already pending`));
+          return;
+        }
+      }
+      for (const id of ids) this.#pending.set(id, pending);
+      this.transport
+        .send(
+          message,
+          signal === undefined ? { expectReply: false } : { expectReply: false, signal },
+        )
+        .then(undefined, (error: unknown) => {
+          this.#forget(ids);
+          reject(error);
+        });
+    });
+  }
+
+  #receive(message: Message): void {
+    this.#options.trace?.('<--', undefined, message);
+    let reply: Reply;
+    try {
+      reply = this.#parse(message);
+    } catch (error) {
+      this.#options.onError?.(error as RpcError);
+      return;
+    }
+    const ids = 'batch' in reply ? reply.responses.map((r) => r.id) : [reply.id];
+    const pending = ids.map((id) => this.#pending.get(id)).find((p) => p !== undefined);
+    if (pending === undefined) {
+      this.#options.onError?.(
+        new UnexpectedIdError(`Reply id ${describeIds(reply)} matches no pending call`),
+      );
+      return;
+    }
+    this.#forget(pending.ids);
+    pending.resolve(reply);
+  }
+
+  #parse(data: Message): Reply {
+    try {
+      return this.protocol.parseReply(data);
+    } catch (error) {
+      throw RpcError.isRpcError(error)
+        ? error
+        : new InvalidReplyError('Unreadable reply', { cause: error });
+    }
+  }
+
+  #forget(ids: readonly RequestId[]): void {
+    for (const id of ids) this.#pending.delete(id);
+  }
+
+  #failAll(error: Error): void {
+    const failure = RpcError.isRpcError(error)
+      ? error
+      : new TransportError(error.message, { cause: error });
+    const calls = new Set(this.#pending.values());
+    this.#pending.clear();
+    for (const call of calls) call.reject(failure);
+  }
+
+  // Applies the call's timeout and signal; `cleanup` removes what the call left registered.
+  #guard<T>(
+    work: (signal?: AbortSignal) => Promise<T>,
+    options: CallOptions | undefined,
+    cleanup?: () => void,
+  ): Promise<T> {
+    const timeout = options?.timeout ?? this.#options.timeout;
+    const outer = options?.signal;
+    if (timeout === undefined && outer === undefined) return work();
+    if (outer?.aborted) return Promise.reject(outer.reason as Error);
+    const controller = new AbortController();
+    return new Promise<T>((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const finish = (): void => {
+        clearTimeout(timer);
+        outer?.removeEventListener('abort', onAbort);
+      };
+      const fail = (error: Error): void => {
+        finish();
+        cleanup?.();
+        controller.abort(error);
+        reject(error);
+      };
+      const onAbort = (): void => {
+        fail(outer?.reason as Error);
+      };
+      if (timeout !== undefined) {
+        timer = setTimeout(() => {
+          fail(new RpcTimeoutError(`Call timed out after ${String(timeout)} ms`));
+        }, timeout);
+      }
+      outer?.addEventListener('abort', onAbort, { once: true });
+      work(controller.signal).then(
+        (value) => {
+          finish();
+          resolve(value);
+        },
+        (error: unknown) => {
+          finish();
+          reject(error);
+        },
+      );
+    });
+  }
+}
+
+function matches(reply: Reply, ids: readonly RequestId[]): boolean {
+  if ('batch' in reply)
+    return reply.responses.length === 0 || reply.responses.some((r) => ids.includes(r.id));
+  // An error with id null answers a request the server could not read: it is this call's answer.
+  return ids.includes(reply.id) || (reply.id === null && reply.error !== undefined);
+}
+
+function describeIds(reply: Reply): string {
+  return JSON.stringify('batch' in reply ? reply.responses.map((r) => r.id) : reply.id);
+}
+
+function resultOf(response: RpcResponse, id: RequestId): unknown {
+  if (response.error !== undefined) {
+    const { code, message, data } = response.error;
+    throw new RemoteError(message, { code, data });
+  }
+  if (response.id !== id)
+    throw new UnexpectedIdError(
+      `Reply id ${JSON.stringify(response.id)} does not answer this call`,
+    );
+  return response.result;
+}
+
+function settle(request: RpcRequest, reply: Reply): PromiseSettledResult<unknown> {
+  if (request.oneWay) return { status: 'fulfilled', value: undefined };
+  // A single error response to a batch (say, the server has no batches) fails every call in it.
+  const response = 'batch' in reply ? reply.responses.find((r) => r.id === request.id) : reply;
+  if (response === undefined) {
+    return {
+      status: 'rejected',
+      reason: new InvalidReplyError('The batch reply has no response for this call'),
+    };
+  }
+  try {
+    return {
+      status: 'fulfilled',
+      value: resultOf(response, response.error ? response.id : (request.id as RequestId)),
+    };
+  } catch (error) {
+    return { status: 'rejected', reason: error };
+  }
+}

@@ -1,0 +1,295 @@
+import { hasBrand, setBrand } from './brand.ts';
+import { InvalidParamsError, MethodNotFoundError, RpcError } from './errors.ts';
+import { publicMethodsOf } from './public.ts';
+import type { StandardSchemaV1 } from './standard-schema.ts';
+import type {
+  Params,
+  RpcBatchRequest,
+  RpcBatchResponse,
+  RpcRequest,
+  RpcResponse,
+  TransportContext,
+} from './types.ts';
+
+const dispatcherBrand = Symbol.for('@tinyrpc/core/RpcDispatcher');
+
+/** How a registered method is called. */
+export interface MethodOptions {
+  /**
+   * The method's parameter names, in order. With them the method takes positional and named params
+   * alike (named params are put in this order); without them named params arrive as one object.
+   */
+  readonly params?: readonly string[];
+  /** A Standard Schema (Zod, Valibot, ArkType…) that validates the argument list; a failure answers invalid params. */
+  readonly schema?: StandardSchemaV1;
+  /** Pass a {@link CallContext} as the first argument. */
+  readonly context?: boolean;
+}
+
+/** What a method registered with `{ context: true }` receives as its first argument. */
+export interface CallContext {
+  /** The request being answered. */
+  readonly request: RpcRequest;
+  /** What the transport knows of the caller: address, headers, connection id. */
+  readonly transport: TransportContext;
+  /** Aborts when the server closes or the caller's connection goes away. */
+  readonly signal: AbortSignal;
+}
+
+/** Options of {@link RpcDispatcher.dispatch}. */
+export interface DispatchOptions {
+  /** The transport's context of the message the request came in. */
+  readonly transport?: TransportContext;
+  /** Aborts with the server; joined with the connection's signal for {@link CallContext.signal}. */
+  readonly signal?: AbortSignal;
+  /** Answer errors that are not {@link RpcError}s with a generic message instead of theirs. */
+  readonly hideErrorMessages?: boolean;
+}
+
+/** A function the dispatcher can call. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- methods take any arguments
+export type RpcMethod = (...args: any[]) => unknown;
+
+/** A method as the dispatcher holds it. */
+export interface RegisteredMethod {
+  readonly name: string;
+  readonly fn: RpcMethod;
+  readonly options: MethodOptions;
+}
+
+interface Entry extends RegisteredMethod {
+  /** Arguments the function needs at least (its `length`, less the context argument). */
+  readonly required: number;
+}
+
+type MaybePromise<T> = T | Promise<T>;
+const emptyContext: TransportContext = Object.freeze({});
+const neverAborted = new AbortController().signal;
+
+/**
+ * Finds the function that answers a request, calls it, and builds the response.
+ *
+ * Only registered names are found: `__proto__`, `constructor` or `toString` are "method not found"
+ * unless you registered them yourself.
+ */
+export class RpcDispatcher {
+  readonly #methods = new Map<string, Entry>();
+  readonly #subdispatchers: [prefix: string, dispatcher: RpcDispatcher][] = [];
+
+  constructor() {
+    setBrand(this, dispatcherBrand);
+  }
+
+  /** `true` for a dispatcher from this or any other installed copy of `@tinyrpc/core`. */
+  static isRpcDispatcher(value: unknown): value is RpcDispatcher {
+    return hasBrand(value, dispatcherBrand);
+  }
+
+  /** Registers `fn` under `name`; throws a `TypeError` if the name is taken. */
+  add(name: string, fn: RpcMethod, options: MethodOptions = {}): this {
+    if (typeof name !== 'string' || name === '')
+      throw new TypeError('A method name must be a non-empty string');
+    if (typeof fn !== 'function') throw new TypeError(`Method '${name}' must be a function`);
+    if (this.#methods.has(name))
+      throw new TypeError(`A method named '${name}' is already registered`);
+    const required = Math.max(0, fn.length - (options.context ? 1 : 0));
+    this.#methods.set(name, { name, fn, options, required });
+    return this;
+  }
+
+  /**
+   * Registers every method of `instance` marked with the {@link rpcPublic} decorator, bound to it,
+   * as `prefix` + its name.
+   */
+  registerInstance(instance: object, prefix = ''): this {
+    for (const [key, method, options] of publicMethodsOf(instance)) {
+      this.add(prefix + (options.name ?? key), method.bind(instance), options);
+    }
+    return this;
+  }
+
+  /** Answers every name that starts with `prefix` from `dispatcher`, with the prefix removed. */
+  addSubdispatch(dispatcher: RpcDispatcher, prefix = ''): this {
+    if (dispatcher === this) throw new TypeError('A dispatcher cannot be its own subdispatcher');
+    this.#subdispatchers.push([prefix, dispatcher]);
+    return this;
+  }
+
+  /** The method registered as `name`; throws {@link MethodNotFoundError} if there is none. */
+  get(name: string): RegisteredMethod {
+    const entry = this.#find(name);
+    if (entry === undefined) throw new MethodNotFoundError();
+    return entry;
+  }
+
+  /** Names of all methods, subdispatchers' included (with their prefixes). */
+  names(): string[] {
+    const names = [...this.#methods.keys()];
+    for (const [prefix, dispatcher] of this.#subdispatchers) {
+      for (const name of dispatcher.names()) names.push(prefix + name);
+    }
+    return names;
+  }
+
+  /**
+   * Calls the method a request names and builds its response: `undefined` for a notification, and
+   * for a batch the batch response (whose `serialize()` is `undefined` when nothing needs answering).
+   * Never rejects: every failure becomes an error response.
+   */
+  async dispatch(
+    request: RpcRequest | RpcBatchRequest,
+    options: DispatchOptions = {},
+  ): Promise<RpcResponse | RpcBatchResponse | undefined> {
+    return this.dispatchAny(request, options);
+  }
+
+  /** Like {@link dispatch}, without a promise when every method answered synchronously. */
+  dispatchAny(
+    request: RpcRequest | RpcBatchRequest,
+    options: DispatchOptions = {},
+  ): MaybePromise<RpcResponse | RpcBatchResponse | undefined> {
+    if ('batch' in request) return this.#dispatchBatch(request, options);
+    return this.dispatchOne(request, options);
+  }
+
+  /** Calls the method of one request; `undefined` for a notification. Never throws or rejects. */
+  dispatchOne(
+    request: RpcRequest,
+    options: DispatchOptions = {},
+  ): MaybePromise<RpcResponse | undefined> {
+    let result: unknown;
+    try {
+      const entry = this.#find(request.method);
+      if (entry === undefined) throw new MethodNotFoundError();
+      result = this.#invoke(entry, request, options);
+    } catch (error) {
+      return request.oneWay ? undefined : request.errorRespond(error, errorOptions(options));
+    }
+    if (isPromiseLike(result)) {
+      return Promise.resolve(result).then(
+        (value) => (request.oneWay ? undefined : request.respond(value)),
+        (error: unknown) =>
+          request.oneWay ? undefined : request.errorRespond(error, errorOptions(options)),
+      );
+    }
+    return request.oneWay ? undefined : request.respond(result);
+  }
+
+  #dispatchBatch(batch: RpcBatchRequest, options: DispatchOptions): MaybePromise<RpcBatchResponse> {
+    const answers: MaybePromise<RpcResponse | undefined>[] = [];
+    let pending = false;
+    for (const member of batch.requests) {
+      const answer = RpcError.isRpcError(member)
+        ? member.response
+        : this.dispatchOne(member, options);
+      if (isPromiseLike(answer)) pending = true;
+      answers.push(answer);
+    }
+    const finish = (responses: (RpcResponse | undefined)[]): RpcBatchResponse =>
+      batch.createBatchResponse(responses.filter((r): r is RpcResponse => r !== undefined));
+    return pending
+      ? Promise.all(answers as Promise<RpcResponse | undefined>[]).then(finish)
+      : finish(answers as (RpcResponse | undefined)[]);
+  }
+
+  #find(name: string): Entry | undefined {
+    const own = this.#methods.get(name);
+    if (own !== undefined || this.#subdispatchers.length === 0) return own;
+    for (const [prefix, dispatcher] of this.#subdispatchers) {
+      if (name.startsWith(prefix)) {
+        const found = dispatcher.#find(name.slice(prefix.length));
+        if (found !== undefined) return found;
+      }
+    }
+    return undefined;
+  }
+
+  #invoke(entry: Entry, request: RpcRequest, options: DispatchOptions): unknown {
+    const args = argumentsFor(entry, request.params);
+    if (entry.options.schema !== undefined) {
+      const checked = validate(entry.options.schema, args);
+      if (isPromiseLike(checked)) {
+        return Promise.resolve(checked).then((valid) => this.#call(entry, valid, request, options));
+      }
+      return this.#call(entry, checked, request, options);
+    }
+    return this.#call(entry, args, request, options);
+  }
+
+  #call(entry: Entry, args: unknown[], request: RpcRequest, options: DispatchOptions): unknown {
+    if (!entry.options.context) return entry.fn(...args);
+    const transport = options.transport ?? emptyContext;
+    const context: CallContext = {
+      request,
+      transport,
+      signal: joinSignals(options.signal, transport.signal),
+    };
+    return entry.fn(context, ...args);
+  }
+}
+
+function argumentsFor(entry: Entry, params: Params | undefined): unknown[] {
+  let args: unknown[];
+  const names = entry.options.params;
+  if (params === undefined) args = [];
+  else if (Array.isArray(params)) args = params;
+  else if (names === undefined) args = [params];
+  else args = namedToPositional(names, params);
+  if (args.length < entry.required) {
+    throw new InvalidParamsError(undefined, {
+      data: `'${entry.name}' takes at least ${String(entry.required)} argument(s), got ${String(args.length)}`,
+    });
+  }
+  if (names !== undefined && args.length > names.length) {
+    throw new InvalidParamsError(undefined, {
+      data: `'${entry.name}' takes at most ${String(names.length)} argument(s), got ${String(args.length)}`,
+    });
+  }
+  return args;
+}
+
+function namedToPositional(names: readonly string[], params: Record<string, unknown>): unknown[] {
+  for (const key of Object.keys(params)) {
+    if (!names.includes(key))
+      throw new InvalidParamsError(undefined, { data: `Unknown parameter '${key}'` });
+  }
+  const args = names.map((name) => (Object.hasOwn(params, name) ? params[name] : undefined));
+  // Trailing names left out are not passed at all, so default values and `length` checks apply.
+  while (args.length > 0 && !Object.hasOwn(params, names[args.length - 1] as string)) args.pop();
+  return args;
+}
+
+function validate(schema: StandardSchemaV1, args: unknown[]): MaybePromise<unknown[]> {
+  const outcome = schema['~standard'].validate(args);
+  const read = (result: Awaited<typeof outcome>): unknown[] => {
+    if (result.issues !== undefined) {
+      throw new InvalidParamsError(undefined, {
+        data: result.issues.map((issue) => ({
+          message: issue.message,
+          path: issue.path?.map(String),
+        })),
+      });
+    }
+    return Array.isArray(result.value) ? (result.value as unknown[]) : [result.value];
+  };
+  return isPromiseLike(outcome) ? Promise.resolve(outcome).then(read) : read(outcome);
+}
+
+function joinSignals(a: AbortSignal | undefined, b: AbortSignal | undefined): AbortSignal {
+  if (a === undefined) return b ?? neverAborted;
+  if (b === undefined) return a;
+  return AbortSignal.any([a, b]);
+}
+
+function errorOptions(options: DispatchOptions): { hideMessage: boolean } | undefined {
+  return options.hideErrorMessages ? { hideMessage: true } : undefined;
+}
+
+/** `true` for a promise or any other thenable. */
+export function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    typeof (value as { then?: unknown }).then === 'function'
+  );
+}

@@ -1,0 +1,21 @@
+import { RpcError, ServerError } from './errors.ts';
+import type { RpcErrorObject } from './types.ts';
+
+/**
+ * Turns anything a method threw into the error object of a response.
+ *
+ * An {@link RpcError} keeps its code, message and data. Any other error answers as a server error
+ * (-32000) carrying its message, as Python tinyrpc does, or the generic `'Server error'` when
+ * `hideMessage` is set. Stacks never travel. Protocol implementations call this from `errorRespond`.
+ */
+export function toErrorObject(error: unknown, hideMessage = false): RpcErrorObject {
+  if (RpcError.isRpcError(error)) {
+    return error.data === undefined
+      ? { code: error.code, message: error.message }
+      : { code: error.code, message: error.message, data: error.data };
+  }
+  if (hideMessage) return { code: ServerError.defaultCode, message: ServerError.defaultMessage };
+  const message =
+    error instanceof Error ? error.message : typeof error === 'string' ? error : String(error);
+  return { code: ServerError.defaultCode, message };
+}

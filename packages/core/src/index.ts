@@ -1,0 +1,117 @@
+/**
+ * The heart of tinyrpc: the interfaces a protocol and a transport implement, the errors, the
+ * dispatcher, the client, the server, and in-process transports.
+ *
+ * @example
+ * ```ts
+ * import { RpcClient, RpcDispatcher, RpcServer, createMemoryTransport } from '@tinyrpc/core';
+ * import { JsonRpcProtocol } from '@tinyrpc/jsonrpc';
+ *
+ * const dispatcher = new RpcDispatcher();
+ * dispatcher.add('add', (a: number, b: number) => a + b, { params: ['a', 'b'] });
+ *
+ * const { client: clientTransport, server: serverTransport } = createMemoryTransport();
+ * const server = new RpcServer(serverTransport, new JsonRpcProtocol(), dispatcher);
+ * await server.serve();
+ *
+ * const client = new RpcClient(new JsonRpcProtocol(), clientTransport);
+ * console.log(await client.call('add', [1, 2])); // 3
+ * console.log(await client.call('add', { a: 2, b: 3 })); // 5
+ * await server.close();
+ * ```
+ *
+ * @packageDocumentation
+ */
+export type {
+  ClientTransport,
+  ClientTransportListener,
+  CreateRequestOptions,
+  ErrorRespondOptions,
+  Message,
+  MessageHandler,
+  Params,
+  RequestId,
+  RpcBatchRequest,
+  RpcBatchResponse,
+  RpcErrorObject,
+  RpcProtocol,
+  RpcRequest,
+  RpcResponse,
+  SendOptions,
+  ServerTransport,
+  TransportContext,
+} from './types.ts';
+export {
+  BadReplyError,
+  BadRequestError,
+  InternalError,
+  InvalidParamsError,
+  InvalidReplyError,
+  InvalidRequestError,
+  isRpcError,
+  MethodNotFoundError,
+  ParseError,
+  RemoteError,
+  RpcError,
+  RpcTimeoutError,
+  ServerError,
+  TransportError,
+  UnexpectedIdError,
+  type RpcErrorOptions,
+} from './errors.ts';
+export { toErrorObject } from './error-object.ts';
+export {
+  clientTransportBrand,
+  isClientTransport,
+  isRpcProtocol,
+  isServerTransport,
+  protocolBrand,
+  serverTransportBrand,
+  setBrand,
+} from './brand.ts';
+import { RpcClient } from './client.ts';
+import { RpcDispatcher } from './dispatcher.ts';
+import { RpcServer } from './server.ts';
+export {
+  isPromiseLike,
+  RpcDispatcher,
+  type CallContext,
+  type DispatchOptions,
+  type MethodOptions,
+  type RegisteredMethod,
+  type RpcMethod,
+} from './dispatcher.ts';
+export { rpcPublic, rpcPublic as public, type PublicOptions } from './public.ts';
+export type {
+  StandardSchemaIssue,
+  StandardSchemaResult,
+  StandardSchemaV1,
+} from './standard-schema.ts';
+export {
+  RpcServer,
+  type RpcServerOptions,
+  type TraceDirection,
+  type TraceFunction,
+} from './server.ts';
+export {
+  RpcClient,
+  type BatchCallSpec,
+  type CallOptions,
+  type CallSpec,
+  type RpcClientOptions,
+} from './client.ts';
+export type { MethodNames, ProxyOptions, RpcOneWayProxy, RpcProxy } from './proxy.ts';
+export { createMemoryTransport, type MemoryTransportPair } from './memory-transport.ts';
+export {
+  CallbackClientTransport,
+  CallbackServerTransport,
+  type CallbackChannel,
+} from './callback-transport.ts';
+
+/** `true` for a dispatcher from any installed copy of `@tinyrpc/core`. */
+export const isRpcDispatcher = (value: unknown): value is RpcDispatcher =>
+  RpcDispatcher.isRpcDispatcher(value);
+/** `true` for a server from any installed copy of `@tinyrpc/core`. */
+export const isRpcServer = (value: unknown): value is RpcServer => RpcServer.isRpcServer(value);
+/** `true` for a client from any installed copy of `@tinyrpc/core`. */
+export const isRpcClient = (value: unknown): value is RpcClient => RpcClient.isRpcClient(value);

@@ -1,0 +1,169 @@
+import { hasBrand, setBrand } from './brand.ts';
+import { isPromiseLike, type RpcDispatcher } from './dispatcher.ts';
+import { InternalError, RpcError } from './errors.ts';
+import type {
+  Message,
+  RpcBatchRequest,
+  RpcBatchResponse,
+  RpcProtocol,
+  RpcRequest,
+  RpcResponse,
+  ServerTransport,
+  TransportContext,
+} from './types.ts';
+
+const serverBrand = Symbol.for('@tinyrpc/core/RpcServer');
+
+/** Which way a traced message travels: `'-->'` into the traced side, `'<--'` out of it. */
+export type TraceDirection = '-->' | '<--';
+
+/** Called with every raw message in and out, as Python tinyrpc's `trace`. */
+export type TraceFunction = (
+  direction: TraceDirection,
+  context: TransportContext | undefined,
+  message: Message,
+) => void;
+
+/** Options of {@link RpcServer}. */
+export interface RpcServerOptions {
+  /** Called with every message received (`'-->'`) and every reply sent (`'<--'`). */
+  readonly trace?: TraceFunction;
+  /**
+   * Answer errors that are not {@link RpcError}s with the generic message `'Server error'` instead
+   * of the error's own message. Default `false`, as in Python tinyrpc.
+   */
+  readonly hideErrorMessages?: boolean;
+  /** Called with errors that cannot be answered (a protocol that failed to build any response). */
+  readonly onError?: (error: unknown) => void;
+}
+
+type Answer = RpcResponse | RpcBatchResponse | undefined;
+
+/**
+ * Receives messages from a transport, has the protocol read them, the dispatcher answer them, and
+ * sends the replies back. Requests are handled concurrently.
+ */
+export class RpcServer {
+  readonly transport: ServerTransport;
+  readonly protocol: RpcProtocol;
+  readonly dispatcher: RpcDispatcher;
+  readonly #options: RpcServerOptions;
+  readonly #closing = new AbortController();
+  readonly #inFlight = new Set<Promise<unknown>>();
+  #serving = false;
+
+  constructor(
+    transport: ServerTransport,
+    protocol: RpcProtocol,
+    dispatcher: RpcDispatcher,
+    options: RpcServerOptions = {},
+  ) {
+    this.transport = transport;
+    this.protocol = protocol;
+    this.dispatcher = dispatcher;
+    this.#options = options;
+    setBrand(this, serverBrand);
+  }
+
+  /** `true` for a server from this or any other installed copy of `@tinyrpc/core`. */
+  static isRpcServer(value: unknown): value is RpcServer {
+    return hasBrand(value, serverBrand);
+  }
+
+  /** Starts serving; resolves once the transport accepts messages. */
+  async serve(): Promise<void> {
+    if (this.#serving) throw new Error('This server is already serving');
+    if (this.#closing.signal.aborted) throw new Error('This server is closed');
+    this.#serving = true;
+    await this.transport.listen((message, context) => this.handle(message, context));
+  }
+
+  /**
+   * Stops serving: the transport stops accepting, call contexts' signals abort, and in-flight calls
+   * finish and are answered before the returned promise resolves.
+   */
+  async close(): Promise<void> {
+    this.#closing.abort(new Error('Server closed'));
+    await Promise.all([this.transport.close(), this.#drain()]);
+  }
+
+  /**
+   * Answers one raw message: the reply to send back, or `undefined` when none is due. Transports
+   * call this through `listen`; it never rejects.
+   */
+  handle(message: Message, context: TransportContext = {}): Promise<Message | undefined> {
+    const { trace } = this.#options;
+    trace?.('-->', context, message);
+    let parsed: RpcRequest | RpcBatchRequest;
+    try {
+      parsed = this.protocol.parseRequest(message);
+    } catch (error) {
+      return Promise.resolve(this.#reply(this.#parseFailure(error), context));
+    }
+    const answer = this.dispatcher.dispatchAny(parsed, {
+      transport: context,
+      signal: this.#closing.signal,
+      hideErrorMessages: this.#options.hideErrorMessages ?? false,
+    });
+    if (!isPromiseLike(answer))
+      return Promise.resolve(this.#reply(this.#serialize(parsed, answer), context));
+    const settled = answer
+      .then((value) => this.#reply(this.#serialize(parsed, value), context))
+      .catch((error: unknown) => {
+        this.#options.onError?.(error);
+        return undefined;
+      });
+    this.#track(settled);
+    return settled;
+  }
+
+  #reply(reply: Message | undefined, context: TransportContext): Message | undefined {
+    if (reply !== undefined) this.#options.trace?.('<--', context, reply);
+    return reply;
+  }
+
+  #parseFailure(error: unknown): Message | undefined {
+    if (RpcError.isRpcError(error) && error.response !== undefined)
+      return error.response.serialize();
+    this.#options.onError?.(error);
+    return undefined;
+  }
+
+  // A result the protocol cannot encode (a BigInt in JSON, a cycle) answers as an internal error
+  // instead of leaving the caller waiting.
+  #serialize(request: RpcRequest | RpcBatchRequest, answer: Answer): Message | undefined {
+    if (answer === undefined) return undefined;
+    try {
+      return answer.serialize();
+    } catch (error) {
+      if (!('batch' in answer))
+        return (request as RpcRequest).errorRespond(unencodable(error)).serialize();
+      const batch = request as RpcBatchRequest;
+      const repaired = answer.responses.map((response) => {
+        try {
+          response.serialize();
+          return response;
+        } catch (memberError) {
+          const member = batch.requests.find(
+            (r) => !RpcError.isRpcError(r) && r.id === response.id,
+          );
+          return (member as RpcRequest).errorRespond(unencodable(memberError));
+        }
+      });
+      return batch.createBatchResponse(repaired).serialize();
+    }
+  }
+
+  #track(promise: Promise<unknown>): void {
+    this.#inFlight.add(promise);
+    void promise.finally(() => this.#inFlight.delete(promise));
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
+  }
+}
+
+function unencodable(cause: unknown): InternalError {
+  return new InternalError('Result could not be encoded', { cause });
+}

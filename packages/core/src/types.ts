@@ -1,0 +1,160 @@
+import type { RpcError } from './errors.ts';
+
+/** What a transport carries: text for text protocols, bytes for binary ones; opaque to the transport. */
+export type Message = string | Uint8Array;
+
+/** The parameters of a call: positional (an array) or named (a plain object). */
+export type Params = unknown[] | Record<string, unknown>;
+
+/** A request id as protocols use it; `null` only where a protocol answers an unreadable request. */
+export type RequestId = string | number | null;
+
+/**
+ * What a server transport knows about where a message came from.
+ *
+ * Every field is optional: a transport fills in what it knows (peer address, headers, a connection id)
+ * and may add fields of its own. `signal` aborts when the connection the message came on goes away.
+ */
+export interface TransportContext {
+  /** Name of the transport, such as `'http'` or `'ws'`. */
+  readonly transport?: string;
+  /** The peer's address, where the transport knows it. */
+  readonly remoteAddress?: string;
+  /** Request headers, for transports that have them. */
+  readonly headers?: Readonly<Record<string, string | string[] | undefined>>;
+  /** Identifies the connection the message arrived on, for connection-oriented transports. */
+  readonly connectionId?: string;
+  /** Aborts when the connection the message arrived on is gone. */
+  readonly signal?: AbortSignal;
+  readonly [key: string]: unknown;
+}
+
+/** Options of {@link ClientTransport.send}. */
+export interface SendOptions {
+  /** `false` for one-way messages: the transport does not wait for a reply and resolves `undefined`. */
+  readonly expectReply?: boolean;
+  /** Aborts the send and the wait for its reply. */
+  readonly signal?: AbortSignal;
+}
+
+/** Receives what arrives on a multiplexed client transport; see {@link ClientTransport.subscribe}. */
+export interface ClientTransportListener {
+  /** Called with every message the peer sends. */
+  onMessage(message: Message): void;
+  /** Called when the connection is lost; every pending call should fail with `error`. */
+  onClose(error: Error): void;
+}
+
+/**
+ * Carries messages from a client to a server.
+ *
+ * A request/reply transport (HTTP, ZeroMQ REQ) resolves `send` with the reply. A multiplexed
+ * transport (WebSocket, ZeroMQ DEALER, streams) implements `subscribe` instead: the client then sends
+ * with `expectReply: false` and matches the replies it is given to its calls by id.
+ */
+export interface ClientTransport {
+  /** Sends one message; resolves with the reply, or `undefined` for one-way messages. */
+  send(message: Message, options?: SendOptions): Promise<Message | undefined>;
+  /** Delivers every incoming message to `listener`; returns a function that stops delivery. */
+  subscribe?(listener: ClientTransportListener): () => void;
+  /** Releases sockets and other resources. */
+  close?(): Promise<void>;
+}
+
+/** Answers one incoming message; resolves with the reply, or `undefined` when none is due. */
+export type MessageHandler = (
+  message: Message,
+  context: TransportContext,
+) => Promise<Message | undefined>;
+
+/** Receives messages for a server and sends back the replies its handler produces. */
+export interface ServerTransport {
+  /** Starts receiving; resolves once the transport accepts messages. */
+  listen(handler: MessageHandler): Promise<void>;
+  /** Stops accepting, finishes in-flight replies and releases sockets. */
+  close(): Promise<void>;
+}
+
+/** The error member of a response, as it travels. */
+export interface RpcErrorObject {
+  readonly code: number;
+  readonly message: string;
+  readonly data?: unknown;
+}
+
+/** One call, parsed or about to be sent. */
+export interface RpcRequest {
+  /** The request id; `undefined` for a one-way call (a notification). */
+  readonly id: RequestId | undefined;
+  readonly method: string;
+  readonly params: Params | undefined;
+  /** `true` when no response is due. */
+  readonly oneWay: boolean;
+  /** Creates the response carrying `result`. */
+  respond(result: unknown): RpcResponse;
+  /** Creates the error response for `error` (an {@link RpcError} keeps its code, message and data). */
+  errorRespond(error: unknown, options?: ErrorRespondOptions): RpcResponse;
+  /** The request as it travels. */
+  serialize(): Message;
+}
+
+/** Options of {@link RpcRequest.errorRespond}. */
+export interface ErrorRespondOptions {
+  /** Replace the message of errors that are not {@link RpcError}s with a generic one. */
+  readonly hideMessage?: boolean;
+}
+
+/** A response to one call. */
+export interface RpcResponse {
+  readonly id: RequestId;
+  /** The result; meaningful only when `error` is undefined. */
+  readonly result?: unknown;
+  /** Present when the call failed. */
+  readonly error?: RpcErrorObject;
+  /** The response as it travels. */
+  serialize(): Message;
+}
+
+/** Several calls sent as one message. */
+export interface RpcBatchRequest {
+  readonly batch: true;
+  /** The members in order; a member that could not be parsed is the error that says why. */
+  readonly requests: readonly (RpcRequest | RpcError)[];
+  /** Combines member responses (notifications give none) into one batch response. */
+  createBatchResponse(responses: readonly RpcResponse[]): RpcBatchResponse;
+  serialize(): Message;
+}
+
+/** The responses to a batch, in the order of its requests. */
+export interface RpcBatchResponse {
+  readonly batch: true;
+  readonly responses: readonly RpcResponse[];
+  /** The batch response as it travels; `undefined` when no member needs an answer. */
+  serialize(): Message | undefined;
+}
+
+/** Options of {@link RpcProtocol.createRequest}. */
+export interface CreateRequestOptions {
+  /** Create a notification: no id, no response. */
+  readonly oneWay?: boolean;
+}
+
+/**
+ * Encodes and decodes calls: JSON-RPC, MessagePack-RPC, or a protocol of your own.
+ *
+ * `parseRequest` throws an {@link RpcError} whose `response` is the error response to send back
+ * for input it cannot read. `parseReply` throws an {@link RpcError} (usually an `InvalidReplyError`)
+ * for a reply it cannot read.
+ */
+export interface RpcProtocol {
+  /** Builds an outgoing request with a fresh id. */
+  createRequest(method: string, params?: Params, options?: CreateRequestOptions): RpcRequest;
+  /** Builds one batch message; absent when the protocol has no batches. */
+  createBatchRequest?(requests: readonly RpcRequest[]): RpcBatchRequest;
+  /** Reads an incoming request or batch. */
+  parseRequest(data: Message): RpcRequest | RpcBatchRequest;
+  /** Reads an incoming reply or batch reply. */
+  parseReply(data: Message): RpcResponse | RpcBatchResponse;
+  /** `true` when the protocol has batches. */
+  readonly supportsBatch?: boolean;
+}

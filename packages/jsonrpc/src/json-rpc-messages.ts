@@ -1,0 +1,146 @@
+import {
+  toErrorObject,
+  type ErrorRespondOptions,
+  type Params,
+  type RequestId,
+  type RpcBatchRequest,
+  type RpcBatchResponse,
+  type RpcError,
+  type RpcErrorObject,
+  type RpcRequest,
+  type RpcResponse,
+} from '@tinyrpc/core';
+
+/** Turns a JSON value into text; `JSON.stringify`, or the protocol's own serializer. */
+export type Stringify = (value: unknown) => string;
+
+/** A JSON-RPC 2.0 request or notification. */
+export class JsonRpcRequest implements RpcRequest {
+  readonly id: RequestId | undefined;
+  readonly method: string;
+  readonly params: Params | undefined;
+  readonly oneWay: boolean;
+  readonly #stringify: Stringify;
+
+  constructor(
+    id: RequestId | undefined,
+    method: string,
+    params: Params | undefined,
+    stringify: Stringify,
+  ) {
+    this.id = id;
+    this.method = method;
+    this.params = params;
+    this.oneWay = id === undefined;
+    this.#stringify = stringify;
+  }
+
+  respond(result: unknown): JsonRpcSuccessResponse {
+    return new JsonRpcSuccessResponse(this.id ?? null, result, this.#stringify);
+  }
+
+  errorRespond(error: unknown, options?: ErrorRespondOptions): JsonRpcErrorResponse {
+    return new JsonRpcErrorResponse(
+      this.id ?? null,
+      toErrorObject(error, options?.hideMessage),
+      this.#stringify,
+    );
+  }
+
+  serialize(): string {
+    return this.#stringify(this.toJSON());
+  }
+
+  /** The request as a plain JSON-RPC object. */
+  toJSON(): Record<string, unknown> {
+    const json: Record<string, unknown> = { jsonrpc: '2.0', method: this.method };
+    if (this.params !== undefined) json['params'] = this.params;
+    if (this.id !== undefined) json['id'] = this.id;
+    return json;
+  }
+}
+
+/** A JSON-RPC 2.0 response carrying a result. */
+export class JsonRpcSuccessResponse implements RpcResponse {
+  readonly id: RequestId;
+  readonly result: unknown;
+  readonly error: undefined;
+  readonly #stringify: Stringify;
+
+  constructor(id: RequestId, result: unknown, stringify: Stringify) {
+    this.id = id;
+    // JSON has no `undefined`: a method that returns nothing answers `null`.
+    this.result = result === undefined ? null : result;
+    this.#stringify = stringify;
+  }
+
+  serialize(): string {
+    return this.#stringify(this.toJSON());
+  }
+
+  /** The response as a plain JSON-RPC object. */
+  toJSON(): Record<string, unknown> {
+    return { jsonrpc: '2.0', id: this.id, result: this.result };
+  }
+}
+
+/** A JSON-RPC 2.0 response carrying an error. */
+export class JsonRpcErrorResponse implements RpcResponse {
+  readonly id: RequestId;
+  readonly error: RpcErrorObject;
+  readonly #stringify: Stringify;
+
+  constructor(id: RequestId, error: RpcErrorObject, stringify: Stringify) {
+    this.id = id;
+    this.error = error;
+    this.#stringify = stringify;
+  }
+
+  serialize(): string {
+    return this.#stringify(this.toJSON());
+  }
+
+  /** The response as a plain JSON-RPC object. */
+  toJSON(): Record<string, unknown> {
+    return { jsonrpc: '2.0', id: this.id, error: this.error };
+  }
+}
+
+/** A JSON-RPC 2.0 batch: several requests in one array. */
+export class JsonRpcBatchRequest implements RpcBatchRequest {
+  readonly batch = true as const;
+  readonly requests: readonly (JsonRpcRequest | RpcError)[];
+  readonly #stringify: Stringify;
+
+  constructor(requests: readonly (JsonRpcRequest | RpcError)[], stringify: Stringify) {
+    this.requests = requests;
+    this.#stringify = stringify;
+  }
+
+  createBatchResponse(responses: readonly RpcResponse[]): JsonRpcBatchResponse {
+    return new JsonRpcBatchResponse(responses);
+  }
+
+  serialize(): string {
+    const members = this.requests.map((request) => {
+      if (!(request instanceof JsonRpcRequest)) throw new TypeError('Cannot send a failed request');
+      return request.toJSON();
+    });
+    return this.#stringify(members);
+  }
+}
+
+/** The responses to a batch; serializes to nothing when every member was a notification. */
+export class JsonRpcBatchResponse implements RpcBatchResponse {
+  readonly batch = true as const;
+  readonly responses: readonly RpcResponse[];
+
+  constructor(responses: readonly RpcResponse[]) {
+    this.responses = responses;
+  }
+
+  serialize(): string | undefined {
+    if (this.responses.length === 0) return undefined;
+    return `[${this.responses.map((response) => response.serialize() as string).join(',')}]`;
+  }
+}
