@@ -1,0 +1,3 @@
+export { gate, pythonHas, tcpReachable } from './services.ts';
+export { freePort } from './free-port.ts';
+export { startPython, type PythonPeer } from './python-peer.ts';
