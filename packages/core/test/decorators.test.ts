@@ -9,7 +9,10 @@ type Fixture = typeof import('./fixtures/decorated-service.ts');
 // See the fixture's comment: compile the standard decorators with tsc, then import the result
 // through vitest so that it shares this test's copy of @tinyrpc/core.
 const source = new URL('./fixtures/decorated-service.ts', import.meta.url);
-const compiled = new URL(`./fixtures/decorated-service.${String(process.pid)}.generated.js`, import.meta.url);
+const compiled = new URL(
+  `./fixtures/decorated-service.${String(process.pid)}.generated.js`,
+  import.meta.url,
+);
 let fixture: Fixture;
 
 beforeAll(async () => {
@@ -24,8 +27,14 @@ afterAll(async () => {
   await rm(compiled, { force: true });
 });
 
-const call = async (d: RpcDispatcher, method: string, params?: unknown[] | Record<string, unknown>) => {
-  const response = (await d.dispatch(stubRequest(method, params), { transport: { transport: 'test' } })) as StubResponse;
+const call = async (
+  d: RpcDispatcher,
+  method: string,
+  params?: unknown[] | Record<string, unknown>,
+) => {
+  const response = (await d.dispatch(stubRequest(method, params), {
+    transport: { transport: 'test' },
+  })) as StubResponse;
   return response.error ?? response.result;
 };
 

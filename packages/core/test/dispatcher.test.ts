@@ -59,8 +59,12 @@ describe('RpcDispatcher: params', () => {
   });
 
   it('takes named params in any order when it knows the names', async () => {
-    expect((await dispatch(subtract, 'subtract', { subtrahend: 23, minuend: 42 }))?.result).toBe(19);
-    expect((await dispatch(subtract, 'subtract', { minuend: 42, subtrahend: 23 }))?.result).toBe(19);
+    expect((await dispatch(subtract, 'subtract', { subtrahend: 23, minuend: 42 }))?.result).toBe(
+      19,
+    );
+    expect((await dispatch(subtract, 'subtract', { minuend: 42, subtrahend: 23 }))?.result).toBe(
+      19,
+    );
   });
 
   it('answers an unknown name with invalid params', async () => {
@@ -81,9 +85,13 @@ describe('RpcDispatcher: params', () => {
   });
 
   it('leaves out trailing names not given, so defaults apply', async () => {
-    const d = new RpcDispatcher().add('greet', (name: string, greeting = 'Hello') => `${greeting}, ${name}`, {
-      params: ['name', 'greeting'],
-    });
+    const d = new RpcDispatcher().add(
+      'greet',
+      (name: string, greeting = 'Hello') => `${greeting}, ${name}`,
+      {
+        params: ['name', 'greeting'],
+      },
+    );
     expect((await dispatch(d, 'greet', { name: 'Ann' }))?.result).toBe('Hello, Ann');
     expect((await dispatch(d, 'greet', { greeting: 'Hi', name: 'Ann' }))?.result).toBe('Hi, Ann');
     expect((await dispatch(d, 'greet', ['Bo']))?.result).toBe('Hello, Bo');
@@ -92,7 +100,10 @@ describe('RpcDispatcher: params', () => {
   it('passes named params as one object when it does not know the names', async () => {
     const seen = vi.fn((options: unknown) => options);
     const d = new RpcDispatcher().add('configure', seen);
-    expect((await dispatch(d, 'configure', { a: 1, b: [2] }))?.result).toStrictEqual({ a: 1, b: [2] });
+    expect((await dispatch(d, 'configure', { a: 1, b: [2] }))?.result).toStrictEqual({
+      a: 1,
+      b: [2],
+    });
     expect(seen).toHaveBeenCalledWith({ a: 1, b: [2] });
   });
 
@@ -236,19 +247,27 @@ describe('RpcDispatcher: registration and lookup', () => {
     expect(d.names()).toEqual(['a']);
   });
 
-  it.each(['__proto__', 'constructor', 'hasOwnProperty', 'toString', 'valueOf', 'isPrototypeOf', 'then'])(
-    '%s is method not found',
-    async (name) => {
-      const d = new RpcDispatcher().add('real', () => 1);
-      d.addSubdispatch(new RpcDispatcher().add('x', () => 1), 'sub.');
-      expect(await errorOf(d, name)).toStrictEqual({ code: -32601, message: 'Method not found' });
-      expect(await errorOf(d, `sub.${name}`)).toStrictEqual({
-        code: -32601,
-        message: 'Method not found',
-      });
-      expect(() => d.get(name)).toThrow(MethodNotFoundError);
-    },
-  );
+  it.each([
+    '__proto__',
+    'constructor',
+    'hasOwnProperty',
+    'toString',
+    'valueOf',
+    'isPrototypeOf',
+    'then',
+  ])('%s is method not found', async (name) => {
+    const d = new RpcDispatcher().add('real', () => 1);
+    d.addSubdispatch(
+      new RpcDispatcher().add('x', () => 1),
+      'sub.',
+    );
+    expect(await errorOf(d, name)).toStrictEqual({ code: -32601, message: 'Method not found' });
+    expect(await errorOf(d, `sub.${name}`)).toStrictEqual({
+      code: -32601,
+      message: 'Method not found',
+    });
+    expect(() => d.get(name)).toThrow(MethodNotFoundError);
+  });
 
   it('finds a registered name even when it is a prototype member’s', async () => {
     const d = new RpcDispatcher().add('toString', () => 'mine');
@@ -313,11 +332,13 @@ describe('RpcDispatcher: errors', () => {
   it('answers thrown non-errors, even ones that cannot become strings', async () => {
     const d = new RpcDispatcher()
       .add('string', () => {
+        // eslint-disable-next-line @typescript-eslint/only-throw-error -- methods may throw anything
         throw 'plain string';
       })
       .add('null', () => {
         throw Object.create(null);
       })
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- on purpose
       .add('asyncNull', () => Promise.reject(Object.create(null)));
     expect(await errorOf(d, 'string')).toStrictEqual({ code: -32000, message: 'plain string' });
     expect(await errorOf(d, 'null')).toStrictEqual({ code: -32000, message: 'Server error' });
@@ -375,7 +396,9 @@ describe('RpcDispatcher: batches', () => {
 
   it('answers an all-notification batch with a response that serializes to nothing', async () => {
     const d = new RpcDispatcher().add('n', () => 1);
-    const answer = await d.dispatch(stubBatch([stubNotification('n'), stubNotification('missing')]));
+    const answer = await d.dispatch(
+      stubBatch([stubNotification('n'), stubNotification('missing')]),
+    );
     expect(answer?.serialize()).toBeUndefined();
   });
 });

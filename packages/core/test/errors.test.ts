@@ -35,17 +35,20 @@ describe('error classes', () => {
     [RpcTimeoutError, -32603, 'Call timed out', RpcError],
     [TransportError, -32603, 'Transport failed', RpcError],
     [RemoteError, -32000, 'Server error', RpcError],
-  ] as const)('%o has its default code, message, name and parent', (Class, code, message, Parent) => {
-    const error = new Class();
-    expect(error.code).toBe(code);
-    expect(error.message).toBe(message);
-    expect(error.name).toBe(Class.name);
-    expect(error).toBeInstanceOf(Error);
-    if (Parent !== undefined) expect(error).toBeInstanceOf(Parent);
-    expect(RpcError.isRpcError(error)).toBe(true);
-    expect(isRpcError(error)).toBe(true);
-    expect(Class.is(error)).toBe(true);
-  });
+  ] as const)(
+    '%o has its default code, message, name and parent',
+    (Class, code, message, Parent) => {
+      const error = new Class();
+      expect(error.code).toBe(code);
+      expect(error.message).toBe(message);
+      expect(error.name).toBe(Class.name);
+      expect(error).toBeInstanceOf(Error);
+      if (Parent !== undefined) expect(error).toBeInstanceOf(Parent);
+      expect(RpcError.isRpcError(error)).toBe(true);
+      expect(isRpcError(error)).toBe(true);
+      expect(Class.is(error)).toBe(true);
+    },
+  );
 
   it('takes a message, code, data and cause of its own', () => {
     const cause = new Error('disk full');
@@ -111,7 +114,10 @@ describe('toErrorObject', () => {
       code: -32000,
       message: 'Server error',
     });
-    expect(toErrorObject('just a string')).toStrictEqual({ code: -32000, message: 'just a string' });
+    expect(toErrorObject('just a string')).toStrictEqual({
+      code: -32000,
+      message: 'just a string',
+    });
     expect(toErrorObject(42)).toStrictEqual({ code: -32000, message: '42' });
     expect(toErrorObject(undefined)).toStrictEqual({ code: -32000, message: 'undefined' });
   });

@@ -64,6 +64,7 @@ describe('getProxy', () => {
     const { client, received } = await setUp();
     const remote = client.getProxy<Api>();
     expect((remote as unknown as { then?: unknown }).then).toBeUndefined();
+    // eslint-disable-next-line @typescript-eslint/await-thenable -- awaiting it is the point
     expect(await remote).toBe(remote);
     expect(await Promise.resolve(remote)).toBe(remote);
     expect(received).toEqual([]);

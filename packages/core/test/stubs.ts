@@ -28,7 +28,10 @@ export interface StubResponse extends RpcResponse {
 const text = (message: Message): string =>
   typeof message === 'string' ? message : new TextDecoder().decode(message);
 
-function response(id: RequestId, fields: { result?: unknown; error?: RpcErrorObject }): StubResponse {
+function response(
+  id: RequestId,
+  fields: { result?: unknown; error?: RpcErrorObject },
+): StubResponse {
   return { id, ...fields, serialize: () => JSON.stringify({ id, ...fields }) };
 }
 
@@ -42,7 +45,11 @@ export function stubNotification(method: string, params?: Params): RpcRequest {
   return makeRequest(method, params, undefined);
 }
 
-function makeRequest(method: string, params: Params | undefined, id: RequestId | undefined): RpcRequest {
+function makeRequest(
+  method: string,
+  params: Params | undefined,
+  id: RequestId | undefined,
+): RpcRequest {
   return {
     id,
     method,
@@ -101,7 +108,11 @@ export class StubProtocol implements RpcProtocol {
 
   parseReply(data: Message): RpcResponse {
     try {
-      const value = JSON.parse(text(data)) as { id: RequestId; result?: unknown; error?: RpcErrorObject };
+      const value = JSON.parse(text(data)) as {
+        id: RequestId;
+        result?: unknown;
+        error?: RpcErrorObject;
+      };
       return response(value.id, value.error ? { error: value.error } : { result: value.result });
     } catch (cause) {
       throw new InvalidReplyError('Unreadable stub reply', { cause });

@@ -212,7 +212,11 @@ describe('callback transports over a MessageChannel', () => {
 describe('RpcClient and RpcServer with a protocol of one’s own', () => {
   it('work over the memory transport, and are branded', async () => {
     const { client: ct, server: st } = createMemoryTransport();
-    const server = new RpcServer(st, new StubProtocol(), new RpcDispatcher().add('hi', () => 'hello'));
+    const server = new RpcServer(
+      st,
+      new StubProtocol(),
+      new RpcDispatcher().add('hi', () => 'hello'),
+    );
     await server.serve();
     const client = new RpcClient(new StubProtocol(), ct);
     expect(await client.call('hi')).toBe('hello');

@@ -47,7 +47,9 @@ function service() {
       async (context: CallContext) => {
         await Promise.race([
           hanging.promise,
-          new Promise((resolve) => context.signal.addEventListener('abort', resolve)),
+          new Promise((resolve) => {
+            context.signal.addEventListener('abort', resolve);
+          }),
         ]);
         return 'released';
       },
@@ -57,7 +59,13 @@ function service() {
       await new Promise((resolve) => setTimeout(resolve, ms));
       return value;
     });
-  return { dispatcher, notified, release: () => hanging.resolve() };
+  return {
+    dispatcher,
+    notified,
+    release: () => {
+      hanging.resolve();
+    },
+  };
 }
 
 type Kind = 'memory (request/reply)' | 'MessageChannel (multiplexed)';
@@ -69,7 +77,9 @@ async function connect(kind: Kind, options: RpcClientOptions = {}) {
   const transports =
     kind === 'memory (request/reply)' ? createMemoryTransport() : (pair = createChannelPair());
   const server = new RpcServer(transports.server, new JsonRpcProtocol(), dispatcher, {
-    trace: (direction, _context, message) => serverTraffic.push([direction, message as string]),
+    trace: (direction, _context, message) => {
+      serverTraffic.push([direction, message as string]);
+    },
   });
   await server.serve();
   const client = new RpcClient(new JsonRpcProtocol(), transports.client, options);
@@ -115,7 +125,12 @@ describe.each(kinds)('RpcClient over %s', (kind) => {
       { method: 'missing' },
       { method: 'add', params: { a: 2, b: 2 } },
     ]);
-    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'fulfilled']);
+    expect(results.map((r) => r.status)).toEqual([
+      'fulfilled',
+      'rejected',
+      'rejected',
+      'fulfilled',
+    ]);
     expect(results[0]).toEqual({ status: 'fulfilled', value: 2 });
     expect(results[3]).toEqual({ status: 'fulfilled', value: 4 });
     expect((results[1] as PromiseRejectedResult).reason).toMatchObject({ code: 7 });
@@ -173,6 +188,7 @@ describe.each(kinds)('RpcClient over %s', (kind) => {
       expect(notified).toEqual([['x']]);
     });
     const before = serverTraffic.length;
+    // eslint-disable-next-line @typescript-eslint/await-thenable -- awaiting it is the point
     expect(await remote).toBe(remote);
     expect(serverTraffic).toHaveLength(before);
   });
@@ -180,7 +196,9 @@ describe.each(kinds)('RpcClient over %s', (kind) => {
   it('trace sees the raw messages both ways on client and server', async () => {
     const clientTraffic: [TraceDirection, string][] = [];
     const { client, serverTraffic } = await connect(kind, {
-      trace: (direction, _context, message) => clientTraffic.push([direction, message as string]),
+      trace: (direction, _context, message) => {
+        clientTraffic.push([direction, message as string]);
+      },
     });
     await client.call('add', [1, 2]);
     const request = '{"jsonrpc":"2.0","method":"add","params":[1,2],"id":1}';
@@ -352,11 +370,7 @@ describe('RpcClient on a multiplexed transport', () => {
 
   it('batch() reports members the reply leaves out, and settles the rest', async () => {
     const { client, requests, reply } = manualServer();
-    const batch = client.batch([
-      { method: 'a' },
-      { method: 'b' },
-      { method: 'c' },
-    ]);
+    const batch = client.batch([{ method: 'a' }, { method: 'b' }, { method: 'c' }]);
     await vi.waitFor(() => {
       expect(requests).toHaveLength(1);
     });
@@ -398,7 +412,11 @@ describe('RpcClient on a multiplexed transport', () => {
   it('a lost connection rejects every pending call at once with a TransportError', async () => {
     const { transport, sent, listener } = closableTransport();
     const client = new RpcClient(new JsonRpcProtocol(), transport);
-    const calls = [client.call('a'), client.call('b'), client.batch([{ method: 'c' }, { method: 'd' }])];
+    const calls = [
+      client.call('a'),
+      client.call('b'),
+      client.batch([{ method: 'c' }, { method: 'd' }]),
+    ];
     const outcomes = Promise.allSettled(calls);
     expect(sent).toHaveLength(3);
     expect(client.pendingCount).toBe(3);
@@ -463,7 +481,8 @@ describe('RpcClient on a request/reply transport', () => {
   /** A transport that answers every message with `answer(request)`. */
   function scripted(answer: (request: string) => Message | undefined) {
     const transport: ClientTransport = {
-      send: async (message, options) => (options?.expectReply === false ? undefined : answer(message as string)),
+      send: async (message, options) =>
+        options?.expectReply === false ? undefined : answer(message as string),
     };
     return new RpcClient(new JsonRpcProtocol(), transport);
   }
@@ -492,7 +511,11 @@ describe('RpcClient on a request/reply transport', () => {
     const single = scripted(
       () => '{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"Invalid Request"}}',
     );
-    const results = await single.batch([{ method: 'a' }, { method: 'b', oneWay: true }, { method: 'c' }]);
+    const results = await single.batch([
+      { method: 'a' },
+      { method: 'b', oneWay: true },
+      { method: 'c' },
+    ]);
     expect(results[0]).toMatchObject({ status: 'rejected', reason: { code: -32600 } });
     expect(results[1]).toEqual({ status: 'fulfilled', value: undefined });
     expect(results[2]).toMatchObject({ status: 'rejected', reason: { code: -32600 } });

@@ -124,10 +124,17 @@ describe('errors thrown by methods', () => {
       .add('sync', () => {
         throw Object.create(null);
       })
+      // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- on purpose
       .add('async', () => Promise.reject(Object.create(null)));
     const { client } = await connect(dispatcher);
-    expect(await rejection(client.call('sync'))).toMatchObject({ code: -32000, message: 'Server error' });
-    expect(await rejection(client.call('async'))).toMatchObject({ code: -32000, message: 'Server error' });
+    expect(await rejection(client.call('sync'))).toMatchObject({
+      code: -32000,
+      message: 'Server error',
+    });
+    expect(await rejection(client.call('async'))).toMatchObject({
+      code: -32000,
+      message: 'Server error',
+    });
   });
 });
 
@@ -167,9 +174,9 @@ describe('results JSON cannot encode', () => {
       { method: 'asyncBigint' },
       { method: 'fine', params: [2] },
     ]);
-    expect(results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as RpcError).code))).toEqual([
-      1, -32603, -32603, 2,
-    ]);
+    expect(
+      results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as RpcError).code)),
+    ).toEqual([1, -32603, -32603, 2]);
   });
 
   it('can cross with a replacer', async () => {
@@ -212,7 +219,7 @@ describe('the call context', () => {
         new Promise((resolve) => {
           started.resolve(context.signal);
           context.signal.addEventListener('abort', () => {
-            resolve(`stopped: ${String((context.signal.reason as Error).message)}`);
+            resolve(`stopped: ${(context.signal.reason as Error).message}`);
           });
         }),
       { context: true },
@@ -249,7 +256,11 @@ describe('the call context', () => {
       signal: connection.signal,
     });
     connection.abort();
-    expect(JSON.parse((await reply) as string)).toStrictEqual({ jsonrpc: '2.0', result: 'gone', id: 1 });
+    expect(JSON.parse((await reply) as string)).toStrictEqual({
+      jsonrpc: '2.0',
+      result: 'gone',
+      id: 1,
+    });
     await server.close();
   });
 });

@@ -69,11 +69,7 @@ const examples: [title: string, request: string, response: unknown][] = [
   ],
   ['rpc call with an empty Array', '[]', invalidRequest],
   ['rpc call with an invalid Batch (but not empty)', '[1]', [invalidRequest]],
-  [
-    'rpc call with invalid Batch',
-    '[1,2,3]',
-    [invalidRequest, invalidRequest, invalidRequest],
-  ],
+  ['rpc call with invalid Batch', '[1,2,3]', [invalidRequest, invalidRequest, invalidRequest]],
   [
     'rpc call Batch',
     `[

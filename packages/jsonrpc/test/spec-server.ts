@@ -24,17 +24,16 @@ export async function startSpecServer(
   options: { protocol?: JsonRpcProtocolOptions; server?: RpcServerOptions } = {},
 ): Promise<SpecServer> {
   const calls: [string, unknown[]][] = [];
-  const record =
-    <A extends unknown[], R>(name: string, fn: (...args: A) => R) =>
-      // Keeps `length`: the dispatcher counts required arguments by it.
-      Object.defineProperty(
-        (...args: A): R => {
-          calls.push([name, args]);
-          return fn(...args);
-        },
-        'length',
-        { value: fn.length },
-      );
+  const record = <A extends unknown[], R>(name: string, fn: (...args: A) => R) =>
+    // Keeps `length`: the dispatcher counts required arguments by it.
+    Object.defineProperty(
+      (...args: A): R => {
+        calls.push([name, args]);
+        return fn(...args);
+      },
+      'length',
+      { value: fn.length },
+    );
   const dispatcher = new RpcDispatcher()
     .add(
       'subtract',
@@ -45,11 +44,26 @@ export async function startSpecServer(
       'sum',
       record('sum', (...numbers: number[]) => numbers.reduce((a, b) => a + b, 0)),
     )
-    .add('update', record('update', (..._numbers: number[]) => undefined))
-    .add('notify_hello', record('notify_hello', (_n: number) => undefined))
-    .add('notify_sum', record('notify_sum', (...numbers: number[]) => numbers.length))
-    .add('get_data', record('get_data', () => ['hello', 5]))
-    .add('echo', record('echo', (value: unknown) => value));
+    .add(
+      'update',
+      record('update', () => undefined),
+    )
+    .add(
+      'notify_hello',
+      record('notify_hello', () => undefined),
+    )
+    .add(
+      'notify_sum',
+      record('notify_sum', (...numbers: number[]) => numbers.length),
+    )
+    .add(
+      'get_data',
+      record('get_data', () => ['hello', 5]),
+    )
+    .add(
+      'echo',
+      record('echo', (value: unknown) => value),
+    );
   const { client, server: transport } = createMemoryTransport();
   const server = new RpcServer(
     transport,

@@ -93,13 +93,18 @@ describe('request objects', () => {
     },
   );
 
-  it.each([[''], ['   '], ['{'], ['{"jsonrpc":"2.0",}'], ["{'jsonrpc':'2.0'}"], ['\u00ef\u00bb\u00bf{}'], ['NaN']])(
-    '%j is a parse error',
-    async (text) => {
-      const { send } = await start();
-      expect(await send(text)).toStrictEqual(parseError);
-    },
-  );
+  it.each([
+    [''],
+    ['   '],
+    ['{'],
+    ['{"jsonrpc":"2.0",}'],
+    ["{'jsonrpc':'2.0'}"],
+    ['\u00ef\u00bb\u00bf{}'],
+    ['NaN'],
+  ])('%j is a parse error', async (text) => {
+    const { send } = await start();
+    expect(await send(text)).toStrictEqual(parseError);
+  });
 
   it('answers a method that returns nothing with result null', async () => {
     const { send } = await start();
@@ -129,7 +134,9 @@ describe('request objects', () => {
     expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
     expect(reply.result).toStrictEqual(JSON.parse('{"__proto__":{"polluted":true}}'));
     expect(
-      await send('{"jsonrpc":"2.0","method":"subtract","params":{"__proto__":{},"minuend":1},"id":2}'),
+      await send(
+        '{"jsonrpc":"2.0","method":"subtract","params":{"__proto__":{},"minuend":1},"id":2}',
+      ),
     ).toMatchObject({ error: { code: -32602 }, id: 2 });
   });
 });
@@ -222,7 +229,9 @@ describe('bytes', () => {
 
   it('reads a UTF-8 byte message', async () => {
     const { send } = await start();
-    expect(await send(encode(request({ method: 'echo', params: ['héllo ✓ 😀'], id: 1 })))).toStrictEqual({
+    expect(
+      await send(encode(request({ method: 'echo', params: ['héllo ✓ 😀'], id: 1 }))),
+    ).toStrictEqual({
       jsonrpc: '2.0',
       result: 'héllo ✓ 😀',
       id: 1,
