@@ -214,16 +214,28 @@ describe.each(kinds)('RpcClient over %s', (kind) => {
   });
 
   it('runs calls concurrently on the server', async () => {
-    const { client } = await connect(kind);
-    const started = performance.now();
-    const results = await Promise.all([
-      client.call('sleep', [150, 'a']),
-      client.call('sleep', [150, 'b']),
-      client.call('sleep', [150, 'c']),
-    ]);
+    const { client, server } = await connect(kind);
+    // Each call waits until all three are running at once; run one after the other, the first
+    // would wait in vain and answer 'alone' after a second.
+    let active = 0;
+    let peak = 0;
+    const allIn = deferred();
+    server.dispatcher.add('meet', async (name: string) => {
+      active++;
+      peak = Math.max(peak, active);
+      if (active === 3) allIn.resolve();
+      let timer: NodeJS.Timeout | undefined;
+      const met = await Promise.race([
+        allIn.promise.then(() => true),
+        new Promise<boolean>((resolve) => (timer = setTimeout(resolve, 1000, false))),
+      ]);
+      clearTimeout(timer);
+      active--;
+      return met ? name : 'alone';
+    });
+    const results = await Promise.all(['a', 'b', 'c'].map((name) => client.call('meet', [name])));
     expect(results).toEqual(['a', 'b', 'c']);
-    // Three 150 ms calls one after the other would take 450 ms.
-    expect(performance.now() - started).toBeLessThan(400);
+    expect(peak).toBe(3);
   });
 
   it('timeout rejects with RpcTimeoutError and leaves no timer or pending call', async () => {

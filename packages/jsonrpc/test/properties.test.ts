@@ -137,11 +137,11 @@ const anyBytes = fc.oneof(
 
 describe('parseRequest', () => {
   it('parses any string or throws an RpcError with a valid error response', () => {
-    fc.assert(fc.property(anyText, parseOrProtocolError), { numRuns: 2000 });
+    fc.assert(fc.property(anyText, parseOrProtocolError), { numRuns: 1000 });
   });
 
   it('parses any byte sequence or throws an RpcError with a valid error response', () => {
-    fc.assert(fc.property(anyBytes, parseOrProtocolError), { numRuns: 2000 });
+    fc.assert(fc.property(anyBytes, parseOrProtocolError), { numRuns: 1000 });
   });
 });
 
