@@ -232,15 +232,21 @@ export class RpcClient {
         }
       }
       for (const id of ids) this.#pending.set(id, pending);
-      this.transport
-        .send(
-          message,
-          signal === undefined ? { expectReply: false } : { expectReply: false, signal },
-        )
-        .then(undefined, (error: unknown) => {
-          this.#forget(ids);
-          reject(error);
-        });
+      const failed = (error: unknown): void => {
+        this.#forget(ids);
+        reject(error);
+      };
+      // A transport that throws instead of rejecting must not leave the call registered.
+      try {
+        this.transport
+          .send(
+            message,
+            signal === undefined ? { expectReply: false } : { expectReply: false, signal },
+          )
+          .then(undefined, failed);
+      } catch (error) {
+        failed(error);
+      }
     });
   }
 

@@ -207,13 +207,17 @@ export class RpcDispatcher {
   #invoke(entry: Entry, request: RpcRequest, options: DispatchOptions): unknown {
     const args = argumentsFor(entry, request.params);
     if (entry.options.schema !== undefined) {
+      // The schema's output is what the method receives (it may fill in defaults), so that is what
+      // the argument count is checked on.
       const checked = validate(entry.options.schema, args);
       if (isPromiseLike(checked)) {
-        return Promise.resolve(checked).then((valid) => this.#call(entry, valid, request, options));
+        return Promise.resolve(checked).then((valid) =>
+          this.#call(entry, checkCount(entry, valid), request, options),
+        );
       }
-      return this.#call(entry, checked, request, options);
+      return this.#call(entry, checkCount(entry, checked), request, options);
     }
-    return this.#call(entry, args, request, options);
+    return this.#call(entry, checkCount(entry, args), request, options);
   }
 
   #call(entry: Entry, args: unknown[], request: RpcRequest, options: DispatchOptions): unknown {
@@ -235,14 +239,18 @@ function argumentsFor(entry: Entry, params: Params | undefined): unknown[] {
   else if (Array.isArray(params)) args = params;
   else if (names === undefined) args = [params];
   else args = namedToPositional(names, params);
-  if (args.length < entry.required) {
-    throw new InvalidParamsError(undefined, {
-      data: `'${entry.name}' takes at least ${String(entry.required)} argument(s), got ${String(args.length)}`,
-    });
-  }
   if (names !== undefined && args.length > names.length) {
     throw new InvalidParamsError(undefined, {
       data: `'${entry.name}' takes at most ${String(names.length)} argument(s), got ${String(args.length)}`,
+    });
+  }
+  return args;
+}
+
+function checkCount(entry: Entry, args: unknown[]): unknown[] {
+  if (args.length < entry.required) {
+    throw new InvalidParamsError(undefined, {
+      data: `'${entry.name}' takes at least ${String(entry.required)} argument(s), got ${String(args.length)}`,
     });
   }
   return args;

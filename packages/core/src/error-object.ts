@@ -15,7 +15,16 @@ export function toErrorObject(error: unknown, hideMessage = false): RpcErrorObje
       : { code: error.code, message: error.message, data: error.data };
   }
   if (hideMessage) return { code: ServerError.defaultCode, message: ServerError.defaultMessage };
-  const message =
-    error instanceof Error ? error.message : typeof error === 'string' ? error : String(error);
-  return { code: ServerError.defaultCode, message };
+  return { code: ServerError.defaultCode, message: messageOf(error) };
+}
+
+// Anything can be thrown, including objects that refuse to become strings (`Object.create(null)`,
+// a throwing `toString` or `message` getter): those answer the generic message rather than escape.
+function messageOf(error: unknown): string {
+  try {
+    const message = error instanceof Error ? error.message : error;
+    return typeof message === 'string' ? message : String(message);
+  } catch {
+    return ServerError.defaultMessage;
+  }
 }

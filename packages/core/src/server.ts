@@ -92,8 +92,18 @@ export class RpcServer {
    * call this through `listen`; it never rejects.
    */
   handle(message: Message, context: TransportContext = {}): Promise<Message | undefined> {
-    const { trace } = this.#options;
-    trace?.('-->', context, message);
+    try {
+      return this.#handle(message, context);
+    } catch (error) {
+      // Only a protocol whose serializer fails even for an error response gets here: nothing can
+      // be sent back, but the transport must not see a throw.
+      this.#options.onError?.(error);
+      return Promise.resolve(undefined);
+    }
+  }
+
+  #handle(message: Message, context: TransportContext): Promise<Message | undefined> {
+    this.#trace('-->', context, message);
     let parsed: RpcRequest | RpcBatchRequest;
     try {
       parsed = this.protocol.parseRequest(message);
@@ -118,8 +128,19 @@ export class RpcServer {
   }
 
   #reply(reply: Message | undefined, context: TransportContext): Message | undefined {
-    if (reply !== undefined) this.#options.trace?.('<--', context, reply);
+    if (reply !== undefined) this.#trace('<--', context, reply);
     return reply;
+  }
+
+  // A failing trace hook is reported, not allowed to stop the message it was shown.
+  #trace(direction: TraceDirection, context: TransportContext, message: Message): void {
+    const { trace } = this.#options;
+    if (trace === undefined) return;
+    try {
+      trace(direction, context, message);
+    } catch (error) {
+      this.#options.onError?.(error);
+    }
   }
 
   #parseFailure(error: unknown): Message | undefined {
