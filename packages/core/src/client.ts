@@ -30,7 +30,8 @@ export interface RpcClientOptions {
   readonly trace?: TraceFunction;
   /**
    * Called with replies that belong to no call: unreadable ones ({@link InvalidReplyError}) and
-   * ones whose id matches no pending call ({@link UnexpectedIdError}). Other calls are not disturbed.
+   * ones whose id matches no pending call ({@link UnexpectedIdError}), and a `trace` hook that threw.
+   * Other calls are not disturbed.
    */
   readonly onError?: (error: RpcError) => void;
 }
@@ -183,7 +184,7 @@ export class RpcClient {
     ids: readonly RequestId[],
     options: CallOptions | undefined,
   ): Promise<Reply> {
-    this.#options.trace?.('-->', undefined, message);
+    this.#trace('-->', message);
     return this.#unsubscribe === undefined
       ? this.#guard((signal) => this.#sendAndRead(message, ids, signal), options)
       : this.#guard(
@@ -196,7 +197,7 @@ export class RpcClient {
   }
 
   async #sendOneWay(message: Message, signal: AbortSignal | undefined): Promise<void> {
-    this.#options.trace?.('-->', undefined, message);
+    this.#trace('-->', message);
     await this.transport.send(
       message,
       signal === undefined ? { expectReply: false } : { expectReply: false, signal },
@@ -214,7 +215,7 @@ export class RpcClient {
       signal === undefined ? { expectReply: true } : { expectReply: true, signal },
     );
     if (data === undefined) throw new InvalidReplyError('The transport returned no reply');
-    this.#options.trace?.('<--', undefined, data);
+    this.#trace('<--', data);
     const reply = this.#parse(data);
     if (!matches(reply, ids))
       throw new UnexpectedIdError(`Reply id ${describeIds(reply)} does not answer this call`);
@@ -251,7 +252,7 @@ export class RpcClient {
   }
 
   #receive(message: Message): void {
-    this.#options.trace?.('<--', undefined, message);
+    this.#trace('<--', message);
     let reply: Reply;
     try {
       reply = this.#parse(message);
@@ -269,6 +270,17 @@ export class RpcClient {
     }
     this.#forget(pending.ids);
     pending.resolve(reply);
+  }
+
+  // A failing trace hook must not fail the call, nor escape into a transport's event listener.
+  #trace(direction: '-->' | '<--', message: Message): void {
+    const { trace } = this.#options;
+    if (trace === undefined) return;
+    try {
+      trace(direction, undefined, message);
+    } catch (cause) {
+      this.#options.onError?.(new RpcError('The trace hook threw', { cause }));
+    }
   }
 
   #parse(data: Message): Reply {

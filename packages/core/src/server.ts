@@ -72,8 +72,8 @@ export class RpcServer {
 
   /** Starts serving; resolves once the transport accepts messages. */
   async serve(): Promise<void> {
-    if (this.#serving) throw new Error('This server is already serving');
     if (this.#closing.signal.aborted) throw new Error('This server is closed');
+    if (this.#serving) throw new Error('This server is already serving');
     this.#serving = true;
     await this.transport.listen((message, context) => this.handle(message, context));
   }

@@ -227,6 +227,6 @@ describe('RpcClient and RpcServer with a protocol of one’s own', () => {
     expect(isRpcProtocol(new StubProtocol())).toBe(true);
     await expect(server.serve()).rejects.toThrow(/already serving/);
     await server.close();
-    await expect(server.serve()).rejects.toThrow();
+    await expect(server.serve()).rejects.toThrow(/closed/);
   });
 });
