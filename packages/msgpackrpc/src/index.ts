@@ -3,7 +3,13 @@
  *
  * @example
  * ```ts
- * import { RpcClient, RpcDispatcher, RpcServer, createMemoryTransport } from '@tinyrpc/core';
+ * import {
+ *   RemoteError,
+ *   RpcClient,
+ *   RpcDispatcher,
+ *   RpcServer,
+ *   createMemoryTransport,
+ * } from '@tinyrpc/core';
  * import { MsgpackRpcProtocol } from '@tinyrpc/msgpackrpc';
  *
  * const dispatcher = new RpcDispatcher();
@@ -17,10 +23,12 @@
  * const client = new RpcClient(new MsgpackRpcProtocol(), clientTransport);
  * console.log(await client.call('add', [1, 2])); // 3
  * console.log(await client.call('checksum', [new Uint8Array([1, 2, 3])])); // 6
- * await client.call('missing').catch((error: unknown) => {
- *   console.log(error); // RemoteError: Method not found (code -32601)
- * });
- * await client.notify('add', [4, 5]); // no reply
+ * await client.notify('add', [4, 5]); // a notification: no reply
+ * try {
+ *   await client.call('missing');
+ * } catch (error) {
+ *   if (RemoteError.is(error)) console.log(error.code, error.message); // -32601 Method not found
+ * }
  * await server.close();
  * ```
  *

@@ -41,7 +41,8 @@ function hasLargeInteger(value: unknown): boolean {
   if (typeof value === 'number') return isLargeInteger(value);
   if (typeof value !== 'object' || value === null) return false;
   if (Array.isArray(value)) return value.some(hasLargeInteger);
-  if (value instanceof Map) return [...(value as Map<unknown, unknown>).values()].some(hasLargeInteger);
+  if (value instanceof Map)
+    return [...(value as Map<unknown, unknown>).values()].some(hasLargeInteger);
   return isPlainObject(value) && Object.values(value).some(hasLargeInteger);
 }
 
@@ -103,7 +104,8 @@ export class MsgpackCodec {
   /** Reads one MessagePack value that must fill `data` exactly; throws what msgpackr throws. */
   decode(data: Uint8Array): unknown {
     const value: unknown = this.#packr.unpack(data);
-    if (containsNeverUsed(value)) throw new Error('The MessagePack data holds the never-used byte 0xc1');
+    if (containsNeverUsed(value))
+      throw new Error('The MessagePack data holds the never-used byte 0xc1');
     return value;
   }
 }

@@ -90,6 +90,7 @@ export class MsgpackRpcSuccessResponse implements RpcResponse {
 export class MsgpackRpcErrorResponse implements RpcResponse {
   /** The msgid of the request answered; `null` when it could not be read. */
   readonly id: number | null;
+  readonly result: undefined;
   readonly error: RpcErrorObject;
   readonly #codec: MsgpackCodec;
 

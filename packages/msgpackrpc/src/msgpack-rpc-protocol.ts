@@ -101,7 +101,11 @@ export class MsgpackRpcProtocol implements RpcProtocol {
    * Builds a request with the next msgid (unsigned 32-bit, wrapping to 0), or a notification.
    * Throws {@link InvalidParamsError} for named params unless `namedParams` is on.
    */
-  createRequest(method: string, params?: Params, options?: CreateRequestOptions): MsgpackRpcRequest {
+  createRequest(
+    method: string,
+    params?: Params,
+    options?: CreateRequestOptions,
+  ): MsgpackRpcRequest {
     if (params !== undefined && !Array.isArray(params) && !this.namedParams) {
       throw new InvalidParamsError(
         'MessagePack-RPC passes params by position: give an array (or turn on namedParams)',

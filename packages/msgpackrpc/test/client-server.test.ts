@@ -143,7 +143,9 @@ describe.each(links)('MessagePack-RPC over the %s', (_, makeLink) => {
     const client = new RpcClient(new MsgpackRpcProtocol(options), link.client, {
       onError: (error) => errors.push(error),
     });
-    cleanups.push(() => link.close());
+    cleanups.push(() => {
+      link.close();
+    });
     cleanups.push(() => server.close());
     cleanups.push(() => client.close());
     return { client, link, errors };

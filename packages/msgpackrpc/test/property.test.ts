@@ -91,10 +91,9 @@ describe('MsgpackRpcProtocol properties', () => {
   it('reads random MessagePack values, and near-requests, the same way', () => {
     const nearRequest = fc.oneof(
       msgpackValue,
-      fc.array(
-        fc.oneof(fc.constantFrom(0, 1, 2), fc.string({ maxLength: 3 }), msgpackValue),
-        { maxLength: 5 },
-      ),
+      fc.array(fc.oneof(fc.constantFrom(0, 1, 2), fc.string({ maxLength: 3 }), msgpackValue), {
+        maxLength: 5,
+      }),
       fc.tuple(fc.constantFrom(0, 2), msgpackValue, msgpackValue, msgpackValue),
       fc.tuple(fc.constant(2), fc.string(), msgpackValue),
     );

@@ -12,7 +12,7 @@ import {
   MsgpackRpcRequest,
   MsgpackRpcSuccessResponse,
 } from '@tinyrpc/msgpackrpc';
-import { Packr, pack, unpack } from 'msgpackr';
+import { FLOAT32_OPTIONS, Packr, pack, unpack } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
 
 const protocol = new MsgpackRpcProtocol();
@@ -122,7 +122,12 @@ describe('MsgpackRpcProtocol: requests it writes', () => {
       ],
     ]);
     const floats = new MsgpackRpcProtocol({ largeIntegersAsInt64: false });
-    expect(decode(floats.createRequest('m', [2 ** 40]).serialize())).toEqual([0, 1, 'm', [2 ** 40]]);
+    expect(decode(floats.createRequest('m', [2 ** 40]).serialize())).toEqual([
+      0,
+      1,
+      'm',
+      [2 ** 40],
+    ]);
     expect(hex(floats.createRequest('m', [2 ** 40]).serialize())).toContain('cb4270000000000000');
   });
 
@@ -146,7 +151,7 @@ describe('MsgpackRpcProtocol: requests it writes', () => {
   });
 
   it('lets msgpackr options through', () => {
-    const floats32 = new MsgpackRpcProtocol({ msgpackr: { useFloat32: 1 } });
+    const floats32 = new MsgpackRpcProtocol({ msgpackr: { useFloat32: FLOAT32_OPTIONS.ALWAYS } });
     expect(hex(floats32.createRequest('m', [0.5]).serialize())).toContain('ca3f000000');
   });
 });
@@ -249,7 +254,10 @@ describe('MsgpackRpcProtocol: requests it reads', () => {
   });
 
   it('keeps __proto__ keys from changing prototypes', () => {
-    const bytes = Buffer.from('9400' + '01' + 'a16d' + '91' + '81a95f5f70726f746f5f5f81a178a179', 'hex');
+    const bytes = Buffer.from(
+      '9400' + '01' + 'a16d' + '91' + '81a95f5f70726f746f5f5f81a178a179',
+      'hex',
+    );
     const [value] = protocol.parseRequest(bytes).params as [Record<string, unknown>];
     expect(Object.getPrototypeOf(value)).toBe(Object.prototype);
     expect(({} as Record<string, unknown>)['x']).toBeUndefined();
@@ -317,16 +325,32 @@ describe('MsgpackRpcProtocol: responses', () => {
 
   it.each([
     ['[code, message]', [7, 'seven'], { code: 7, message: 'seven' }],
-    ['[code, message, data]', [7, 'seven', { k: 1 }], { code: 7, message: 'seven', data: { k: 1 } }],
+    [
+      '[code, message, data]',
+      [7, 'seven', { k: 1 }],
+      { code: 7, message: 'seven', data: { k: 1 } },
+    ],
     ['[code, bytes message]', [7, new Uint8Array([104, 105])], { code: 7, message: 'hi' }],
     ['[code, message] with a 64-bit code', [BigInt(-32000), 'x'], { code: -32000, message: 'x' }],
     ['a string', 'it broke', { code: -32000, message: 'it broke' }],
     ['bytes', new Uint8Array([104, 105]), { code: -32000, message: 'hi' }],
     ['an integer', 42, { code: 42, message: 'Remote error 42' }],
-    ['{code, message, data}', { code: 5, message: 'm', data: [1] }, { code: 5, message: 'm', data: [1] }],
-    ['{error, error_code} of early tinyrpc', { error: 'old', error_code: -32001 }, { code: -32001, message: 'old' }],
+    [
+      '{code, message, data}',
+      { code: 5, message: 'm', data: [1] },
+      { code: 5, message: 'm', data: [1] },
+    ],
+    [
+      '{error, error_code} of early tinyrpc',
+      { error: 'old', error_code: -32001 },
+      { code: -32001, message: 'old' },
+    ],
     ['{message} alone', { message: 'm' }, { code: -32000, message: 'm' }],
-    ['a map of other keys', { what: 1 }, { code: -32000, message: 'Remote error', data: { what: 1 } }],
+    [
+      'a map of other keys',
+      { what: 1 },
+      { code: -32000, message: 'Remote error', data: { what: 1 } },
+    ],
     ['an odd array', ['x', 'y'], { code: -32000, message: 'Remote error', data: ['x', 'y'] }],
     ['an empty array', [], { code: -32000, message: 'Remote error', data: [] }],
     ['true', true, { code: -32000, message: 'true', data: true }],

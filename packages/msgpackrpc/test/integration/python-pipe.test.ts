@@ -20,7 +20,10 @@ import { gate, pythonHas } from '@tinyrpc/test-helpers';
 import { pack } from 'msgpackr';
 import { afterEach, describe, expect, it } from 'vitest';
 
-const available = gate('/usr/bin/python3 with msgpack (python3-msgpack)', await pythonHas(['msgpack']));
+const available = gate(
+  '/usr/bin/python3 with msgpack (python3-msgpack)',
+  await pythonHas(['msgpack']),
+);
 const peer = fileURLToPath(new URL('./peers/pipe_peer.py', import.meta.url));
 
 interface PipePeer {
@@ -34,7 +37,11 @@ interface PipePeer {
 
 function startPeer(mode: 'server' | 'client'): PipePeer {
   const child: ChildProcessWithoutNullStreams = spawn('/usr/bin/python3', ['-u', peer, mode]);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      resolve();
+    }),
+  );
   const listeners = new Set<(message: Message) => void>();
   let pending = Buffer.alloc(0);
   child.stdout.on('data', (chunk: Buffer) => {
@@ -125,7 +132,12 @@ describe.skipIf(!available)('MessagePack-RPC with a Python tinyrpc 1.1 peer (pip
     const nested = await client.call<{ list: unknown[]; map: { k: Uint8Array } }>('nested');
     expect(nested.list).toEqual([1, 2.5, null, true, 'x']);
     expect([...nested.map.k]).toEqual([0, 255]);
-    expect(await client.call('big')).toEqual([2 ** 40, 2n ** 63n - 1n, -(2n ** 63n), 2n ** 64n - 1n]);
+    expect(await client.call('big')).toEqual([
+      2 ** 40,
+      2n ** 63n - 1n,
+      -(2n ** 63n),
+      2n ** 64n - 1n,
+    ]);
 
     // Errors with code and message, as Python tinyrpc writes them.
     const coded = await client.call('fail_coded').catch((e: unknown) => e);
@@ -190,7 +202,9 @@ describe.skipIf(!available)('MessagePack-RPC with a Python tinyrpc 1.1 peer (pip
     const dispatcher = new RpcDispatcher()
       .add('add', (a: number, b: number) => a + b)
       .add('echo', (value: unknown) => value)
-      .add('type_of', (value: unknown) => (value instanceof Uint8Array ? 'Uint8Array' : typeof value))
+      .add('type_of', (value: unknown) =>
+        value instanceof Uint8Array ? 'Uint8Array' : typeof value,
+      )
       .add('fail_coded', () => {
         throw new RpcError('Out of stock', { code: 4001, data: { sku: 'a-1' } });
       })
@@ -210,10 +224,18 @@ describe.skipIf(!available)('MessagePack-RPC with a Python tinyrpc 1.1 peer (pip
     const [, json] = await python.waitFor(/RESULT (.*)\n/);
     await server.close();
     const report = JSON.parse(json!) as Record<string, Record<string, unknown>>;
-    const result = (step: string): unknown => (report[step]?.['reply'] as { result?: unknown }).result;
+    const result = (step: string): unknown =>
+      (report[step]?.['reply'] as { result?: unknown }).result;
 
     // Results, read by tinyrpc 1.1's parse_reply rules, with the msgid of the request.
-    for (const step of ['add', 'echo_str', 'echo_bytes', 'echo_nested', 'recall', 'after_garbage']) {
+    for (const step of [
+      'add',
+      'echo_str',
+      'echo_bytes',
+      'echo_nested',
+      'recall',
+      'after_garbage',
+    ]) {
       expect(report[step]?.['id_matches'], step).toBe(true);
     }
     expect(result('add')).toBe(3);
