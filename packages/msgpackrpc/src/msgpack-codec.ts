@@ -90,12 +90,16 @@ export class MsgpackCodec {
     this.#largeIntegersAsInt64 = largeIntegersAsInt64;
   }
 
-  /** Writes `value`; throws a `TypeError` naming the value msgpackr could not write. */
+  /** Writes `value` into bytes of their own; throws a `TypeError` when msgpackr cannot write it. */
   encode(value: unknown): Uint8Array {
     try {
-      return this.#packr.pack(
+      const packed = this.#packr.pack(
         this.#largeIntegersAsInt64 && hasLargeInteger(value) ? widenIntegers(value) : value,
       );
+      // msgpackr returns a view into one buffer that all its instances share and that grows to the
+      // largest message packed so far. A copy of its own keeps a kept message from pinning that
+      // buffer and a MessagePort or worker from cloning all of it with every message.
+      return Uint8Array.prototype.slice.call(packed);
     } catch (cause) {
       throw new TypeError(`MessagePack cannot encode this value: ${messageOf(cause)}`, { cause });
     }

@@ -150,6 +150,14 @@ describe('MsgpackRpcProtocol: requests it writes', () => {
     expect(() => protocol.createRequest('m', [Symbol('x')]).serialize()).toThrow(TypeError);
   });
 
+  it("returns bytes of their own, not a view into msgpackr's shared buffer", () => {
+    const own = new MsgpackRpcProtocol();
+    own.createRequest('m', ['x'.repeat(100_000)]).serialize();
+    const small = own.createRequest('m', [1]).serialize();
+    expect(small.byteOffset).toBe(0);
+    expect(small.buffer.byteLength).toBe(small.byteLength);
+  });
+
   it('lets msgpackr options through', () => {
     const floats32 = new MsgpackRpcProtocol({ msgpackr: { useFloat32: FLOAT32_OPTIONS.ALWAYS } });
     expect(hex(floats32.createRequest('m', [0.5]).serialize())).toContain('ca3f000000');
