@@ -24,7 +24,7 @@ const echo = (value: string): string => value;
 const methods: Record<string, (...args: never[]) => unknown> = { add, echo };
 
 // The same standard-MessagePack settings the protocol uses, without its checks and walks.
-const packr = new Packr(defaultMsgpackrOptions as Options);
+const packr = new Packr({ ...defaultMsgpackrOptions } as Options);
 const unused: ServerTransport = { listen: () => Promise.resolve(), close: () => Promise.resolve() };
 const dispatcher = new RpcDispatcher().add('add', add).add('echo', echo);
 
