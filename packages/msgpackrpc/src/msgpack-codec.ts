@@ -62,6 +62,21 @@ function widenIntegers(value: unknown): unknown {
   return copy;
 }
 
+/** The largest msgpackr buffer a message may stay a view into. */
+const SHARED_BUFFER_LIMIT = 16 * 1024;
+
+// Node's Buffer.allocUnsafe takes small copies from its 8 KiB pool: far cheaper than a buffer of
+// their own (a malloc and a finalizer each), and still bounded.
+const NodeBuffer = (globalThis as { Buffer?: typeof Buffer }).Buffer;
+const copyOf: (bytes: Uint8Array) => Uint8Array =
+  NodeBuffer === undefined
+    ? (bytes) => bytes.slice()
+    : (bytes) => {
+        const copy = NodeBuffer.allocUnsafe(bytes.length);
+        copy.set(bytes);
+        return copy;
+      };
+
 // msgpackr reads the never-used byte 0xc1 as a marker object instead of failing, as the format
 // says a reader must.
 function containsNeverUsed(value: unknown): boolean {
@@ -90,16 +105,16 @@ export class MsgpackCodec {
     this.#largeIntegersAsInt64 = largeIntegersAsInt64;
   }
 
-  /** Writes `value` into bytes of their own; throws a `TypeError` when msgpackr cannot write it. */
+  /** Writes `value`; throws a `TypeError` when msgpackr cannot write it. */
   encode(value: unknown): Uint8Array {
     try {
       const packed = this.#packr.pack(
         this.#largeIntegersAsInt64 && hasLargeInteger(value) ? widenIntegers(value) : value,
       );
-      // msgpackr returns a view into one buffer that all its instances share and that grows to the
-      // largest message packed so far. A copy of its own keeps a kept message from pinning that
-      // buffer and a MessagePort or worker from cloning all of it with every message.
-      return Uint8Array.prototype.slice.call(packed);
+      // msgpackr returns a view into one buffer that all its instances share (8 KiB at first), and
+      // that buffer grows to fit the largest message packed so far. Once it has grown, a view would
+      // pin all of it and make a MessagePort clone all of it with every message: copy out.
+      return packed.buffer.byteLength > SHARED_BUFFER_LIMIT ? copyOf(packed) : packed;
     } catch (cause) {
       throw new TypeError(`MessagePack cannot encode this value: ${messageOf(cause)}`, { cause });
     }
