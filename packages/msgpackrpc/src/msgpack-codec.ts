@@ -112,9 +112,14 @@ export class MsgpackCodec {
         this.#largeIntegersAsInt64 && hasLargeInteger(value) ? widenIntegers(value) : value,
       );
       // msgpackr returns a view into one buffer that all its instances share (8 KiB at first), and
-      // that buffer grows to fit the largest message packed so far. Once it has grown, a view would
-      // pin all of it and make a MessagePort clone all of it with every message: copy out.
-      return packed.buffer.byteLength > SHARED_BUFFER_LIMIT ? copyOf(packed) : packed;
+      // that buffer grows to fit the largest message packed so far. A view into a grown buffer
+      // would pin all of it and make a MessagePort clone all of it with every message, so a message
+      // much smaller than its buffer is copied out. Large messages stay views (into a buffer at
+      // most a few times their size): copying them costs more than the packing.
+      const { byteLength } = packed.buffer;
+      return byteLength > SHARED_BUFFER_LIMIT && byteLength > 8 * packed.byteLength
+        ? copyOf(packed)
+        : packed;
     } catch (cause) {
       throw new TypeError(`MessagePack cannot encode this value: ${messageOf(cause)}`, { cause });
     }

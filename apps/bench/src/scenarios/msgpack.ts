@@ -99,8 +99,9 @@ async function overChannel(
 }
 
 // The raw limit over the channel: msgpackr-encoded call and reply, one at a time. The bytes are
-// copied out of msgpackr's shared buffer, as the protocol does: posting a view would clone all of it.
-const packCopy = (value: unknown): Uint8Array => Uint8Array.prototype.slice.call(packr.pack(value));
+// copied out of msgpackr's shared buffer (into Node's pool when small), as the protocol does once
+// that buffer has grown: posting a view would clone all of it.
+const packCopy = (value: unknown): Uint8Array => Buffer.from(packr.pack(value));
 
 async function rawOverChannel(method: 'add' | 'echo', params: unknown[]): Promise<Result> {
   const { port1, port2 } = new MessageChannel();
