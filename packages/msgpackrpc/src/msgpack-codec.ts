@@ -115,9 +115,9 @@ export class MsgpackCodec {
       // that buffer grows to fit the largest message packed so far. A view into a grown buffer
       // would pin all of it and make a MessagePort clone all of it with every message, so a message
       // much smaller than its buffer is copied out. Large messages stay views (into a buffer at
-      // most a few times their size): copying them costs more than the packing.
+      // most sixteen times their size): copying them costs more than packing them.
       const { byteLength } = packed.buffer;
-      return byteLength > SHARED_BUFFER_LIMIT && byteLength > 8 * packed.byteLength
+      return byteLength > SHARED_BUFFER_LIMIT && byteLength > 16 * packed.byteLength
         ? copyOf(packed)
         : packed;
     } catch (cause) {
