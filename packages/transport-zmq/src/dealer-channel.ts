@@ -63,11 +63,17 @@ export class DealerChannel {
     if (this.#closed) return Promise.reject(new TransportError('The ZeroMQ transport is closed'));
     if (signal?.aborted) return Promise.reject(signal.reason as Error);
     this.#armWatchdog();
-    if (this.#queue.length === 0 && this.#socket.writable) {
-      return (this.#socket.send(message) as Promise<undefined>).catch((error: unknown) => {
-        throw sendError(error);
-      });
-    }
+    if (this.#pumping) return this.#enqueue(message, signal);
+    // Straight to the socket. Asking first whether it can take the message costs a system call;
+    // the rare refusal (EAGAIN: high-water mark reached) sends the message to the queue instead.
+    return (this.#socket.send(message) as Promise<undefined>).then(undefined, (error: unknown) => {
+      if (!this.#closed && isEagain(error)) return this.#enqueue(message, signal);
+      throw sendError(error);
+    });
+  }
+
+  #enqueue(message: Message, signal: AbortSignal | undefined): Promise<undefined> {
+    if (signal?.aborted) return Promise.reject(signal.reason as Error);
     return new Promise<undefined>((resolve, reject) => {
       const item: Queued = {
         message,
@@ -136,7 +142,7 @@ export class DealerChannel {
         try {
           await socket.send(item.message);
         } catch (error) {
-          if (this.#closed || (error as { code?: string }).code === 'EAGAIN') continue;
+          if (this.#closed || isEagain(error)) continue;
           this.#queue.shift();
           item.reject(sendError(error));
           continue;
@@ -228,6 +234,10 @@ export class DealerChannel {
     };
     settle();
   }
+}
+
+function isEagain(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === 'EAGAIN';
 }
 
 function sendError(error: unknown): TransportError {

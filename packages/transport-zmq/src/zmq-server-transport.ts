@@ -46,6 +46,7 @@ const defaultLinger = 1000;
 /** Default of {@link ZmqServerTransportOptions.maxMessageSize}. */
 const defaultMaxMessageSize = 16 * 1024 * 1024;
 const emptyFrame = new Uint8Array(0);
+const ignore = (): void => undefined;
 
 type State = 'idle' | 'listening' | 'closing' | 'closed';
 
@@ -171,22 +172,32 @@ export class ZmqServerTransport implements ServerTransport {
     let answer: Promise<Message | undefined>;
     try {
       answer = handler(body, context);
-    } catch {
-      return;
+    } catch (error) {
+      answer = Promise.reject(error);
     }
     this.#inFlight++;
-    answer
-      .then((reply) => {
-        if (reply === undefined && !answerAlways) return;
-        const out: (Buffer | Uint8Array | string)[] = frames;
-        out[last] = reply ?? emptyFrame;
-        // Replies to peers that are gone are dropped by ZeroMQ; a closed socket cannot happen here
-        // because close() waits for every request in flight.
-        return this.socket.send(out);
-      })
-      .catch(() => undefined)
-      .finally(() => {
-        if (--this.#inFlight === 0) this.#drained?.();
-      });
+    answer.then(
+      (reply) => {
+        if (reply !== undefined || answerAlways) this.#reply(frames, reply ?? emptyFrame);
+        this.#settled();
+      },
+      () => {
+        // No reply can be made; a REQ peer still gets its empty frame so that it is not stuck.
+        if (answerAlways) this.#reply(frames, emptyFrame);
+        this.#settled();
+      },
+    );
+  }
+
+  // The reply goes back with the request's envelope: its frames with the body replaced. With
+  // sendTimeout 0 it is in ZeroMQ's queue when send returns, before close() can close the socket.
+  // ZeroMQ drops replies to peers that are gone.
+  #reply(frames: (Buffer | Message)[], reply: Message): void {
+    frames[frames.length - 1] = reply;
+    this.socket.send(frames).then(undefined, ignore);
+  }
+
+  #settled(): void {
+    if (--this.#inFlight === 0) this.#drained?.();
   }
 }
