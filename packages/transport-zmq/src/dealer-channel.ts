@@ -66,7 +66,13 @@ export class DealerChannel {
     if (this.#pumping) return this.#enqueue(message, signal);
     // Straight to the socket. Asking first whether it can take the message costs a system call;
     // the rare refusal (EAGAIN: high-water mark reached) sends the message to the queue instead.
-    return (this.#socket.send(message) as Promise<undefined>).then(undefined, (error: unknown) => {
+    let sent: Promise<undefined>;
+    try {
+      sent = this.#socket.send(message) as Promise<undefined>;
+    } catch (error) {
+      return Promise.reject(sendError(error));
+    }
+    return sent.then(undefined, (error: unknown) => {
       if (!this.#closed && isEagain(error)) return this.#enqueue(message, signal);
       throw sendError(error);
     });

@@ -134,9 +134,12 @@ export class ZmqServerTransport implements ServerTransport {
         this.#drained = resolve;
       });
     }
-    if (this.#linger !== undefined) this.socket.linger = this.#linger;
-    else if (this.socket.linger < 0) this.socket.linger = defaultLinger;
-    this.socket.close();
+    // The socket may have been closed under the transport already.
+    if (!this.socket.closed) {
+      if (this.#linger !== undefined) this.socket.linger = this.#linger;
+      else if (this.socket.linger < 0) this.socket.linger = defaultLinger;
+      this.socket.close();
+    }
     await this.#loop;
     this.#state = 'closed';
   }
@@ -194,7 +197,11 @@ export class ZmqServerTransport implements ServerTransport {
   // ZeroMQ drops replies to peers that are gone.
   #reply(frames: (Buffer | Message)[], reply: Message): void {
     frames[frames.length - 1] = reply;
-    this.socket.send(frames).then(undefined, ignore);
+    try {
+      this.socket.send(frames).then(undefined, ignore);
+    } catch {
+      // The socket was closed under the transport: nothing can be answered any more.
+    }
   }
 
   #settled(): void {

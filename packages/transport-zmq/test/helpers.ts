@@ -1,5 +1,11 @@
 import { afterEach } from 'vitest';
-import { RpcClient, RpcDispatcher, RpcServer, type RpcClientOptions } from '@tinyrpc/core';
+import {
+  RpcClient,
+  RpcDispatcher,
+  RpcServer,
+  type CallContext,
+  type RpcClientOptions,
+} from '@tinyrpc/core';
 import { JsonRpcProtocol } from '@tinyrpc/jsonrpc';
 import { freePort } from '@tinyrpc/test-helpers';
 import type { Dealer, Request, Router } from 'zeromq';
@@ -26,10 +32,21 @@ export function testDispatcher(): RpcDispatcher {
   return new RpcDispatcher()
     .add('add', (a: number, b: number) => a + b)
     .add('echo', (value: unknown) => value)
-    .add('sleep', async (ms: number, value: unknown) => {
-      await delay(ms);
-      return value;
-    })
+    // Ends early, with its value, when the server closes.
+    .add(
+      'sleep',
+      (context: CallContext, ms: number, value: unknown) =>
+        new Promise((resolve) => {
+          const timer = setTimeout(() => {
+            resolve(value);
+          }, ms);
+          context.signal.addEventListener('abort', () => {
+            clearTimeout(timer);
+            resolve(value);
+          });
+        }),
+      { context: true },
+    )
     .add('fail', () => {
       throw new Error('it failed');
     });
