@@ -148,14 +148,14 @@ export class DealerChannel {
         try {
           await socket.send(item.message);
         } catch (error) {
-          if (this.#closed || isEagain(error)) continue;
+          if (this.#isClosed() || isEagain(error)) continue;
           this.#queue.shift();
           item.reject(sendError(error));
           continue;
         }
         this.#queue.shift();
         // A message withdrawn while zeromq was already sending it went out all the same.
-        if (!item.settled) item.resolve();
+        if (!isSettled(item)) item.resolve();
       }
     } finally {
       if (!socket.closed) socket.sendTimeout = 0;
@@ -181,6 +181,11 @@ export class DealerChannel {
       if (body === undefined || body.length === 0) continue;
       for (const listener of this.#listeners) listener.onMessage(body);
     }
+  }
+
+  // A method, not the field, where an await may have changed it since the last look.
+  #isClosed(): boolean {
+    return this.#closed;
   }
 
   #withdraw(item: Queued, reason: unknown): void {
@@ -240,6 +245,10 @@ export class DealerChannel {
     };
     settle();
   }
+}
+
+function isSettled(item: Queued): boolean {
+  return item.settled;
 }
 
 function isEagain(error: unknown): boolean {

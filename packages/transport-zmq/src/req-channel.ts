@@ -110,7 +110,11 @@ export class ReqChannel {
       await socket.send(job.message);
     } catch (error) {
       this.#replace(0);
-      settle(job, undefined, failure(this.#closed, `ZeroMQ send failed: ${describe(error)}`, error));
+      settle(
+        job,
+        undefined,
+        failure(this.#isClosed(), `ZeroMQ send failed: ${describe(error)}`, error),
+      );
       return;
     }
     if (!job.expectReply) {
@@ -130,7 +134,7 @@ export class ReqChannel {
       settle(
         job,
         undefined,
-        this.#closed
+        this.#isClosed()
           ? new TransportError('The ZeroMQ transport is closed')
           : new RpcTimeoutError(
               `No reply from ${this.#options.endpoint} within ${this.#options.timeout} ms`,
@@ -184,6 +188,11 @@ export class ReqChannel {
         },
       );
     });
+  }
+
+  // A method, not the field, where an await may have changed it since the last look.
+  #isClosed(): boolean {
+    return this.#closed;
   }
 
   #current(): Request {

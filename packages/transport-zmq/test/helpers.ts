@@ -29,27 +29,29 @@ afterEach(async () => {
 
 /** A dispatcher with the methods the tests call. */
 export function testDispatcher(): RpcDispatcher {
-  return new RpcDispatcher()
-    .add('add', (a: number, b: number) => a + b)
-    .add('echo', (value: unknown) => value)
-    // Ends early, with its value, when the server closes.
-    .add(
-      'sleep',
-      (context: CallContext, ms: number, value: unknown) =>
-        new Promise((resolve) => {
-          const timer = setTimeout(() => {
-            resolve(value);
-          }, ms);
-          context.signal.addEventListener('abort', () => {
-            clearTimeout(timer);
-            resolve(value);
-          });
-        }),
-      { context: true },
-    )
-    .add('fail', () => {
-      throw new Error('it failed');
-    });
+  return (
+    new RpcDispatcher()
+      .add('add', (a: number, b: number) => a + b)
+      .add('echo', (value: unknown) => value)
+      // Ends early, with its value, when the server closes.
+      .add(
+        'sleep',
+        (context: CallContext, ms: number, value: unknown) =>
+          new Promise((resolve) => {
+            const timer = setTimeout(() => {
+              resolve(value);
+            }, ms);
+            context.signal.addEventListener('abort', () => {
+              clearTimeout(timer);
+              resolve(value);
+            });
+          }),
+        { context: true },
+      )
+      .add('fail', () => {
+        throw new Error('it failed');
+      })
+  );
 }
 
 /** An RpcServer on a ZmqServerTransport bound to a free port; closed after the test. */

@@ -98,9 +98,7 @@ describe('ZmqServerTransport', () => {
     const socket = dealer(transport.endpoint as string, 'peer-1');
     await socket.send('ping');
     expect(await receiveWithin(socket, 2000)).toEqual(['ping']);
-    expect(contexts).toEqual([
-      { transport: 'zmq', peerId: Buffer.from('peer-1').toString('hex') },
-    ]);
+    expect(contexts).toEqual([{ transport: 'zmq', peerId: Buffer.from('peer-1').toString('hex') }]);
   });
 
   it('handles requests concurrently and answers each as it finishes', async () => {

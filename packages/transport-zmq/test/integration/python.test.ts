@@ -99,29 +99,26 @@ describe.runIf(available)('Python tinyrpc over ZeroMQ', () => {
     expect(notes).toEqual(['from python', 'again', 'and again']);
   });
 
-  it.each(['dealer', 'req'] as const)(
-    'this client (%s) calls its ROUTER server',
-    async (mode) => {
-      const peer = python(pythonServer);
-      const [, endpoint] = await peer.waitFor(/READY (\S+)/);
-      // Python's server answers notifications with nothing: REQ mode waits notificationWait.
-      const { client } = connect(endpoint as string, { mode, timeout: 5000, notificationWait: 200 });
-      expect(await client.call('add', [1, 2])).toBe(3);
-      expect(await client.call('add', { a: 'x', b: 'y' })).toBe('xy');
-      await expect(client.call('fail')).rejects.toMatchObject({
-        code: -32000,
-        message: 'python failed',
-      });
-      await expect(client.call('missing')).rejects.toMatchObject({ code: -32601 });
-      await client.notify('note', ['one']);
-      expect(await client.call('add', [2, 3])).toBe(5);
-      await client.notify('note', ['two']);
-      const many = await Promise.all(
-        Array.from({ length: 50 }, (_, i) => client.call('add', [i, 1])),
-      );
-      expect(many).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
-      expect(await client.call('seen')).toEqual(['one', 'two']);
-      expect(client.pendingCount).toBe(0);
-    },
-  );
+  it.each(['dealer', 'req'] as const)('this client (%s) calls its ROUTER server', async (mode) => {
+    const peer = python(pythonServer);
+    const [, endpoint] = await peer.waitFor(/READY (\S+)/);
+    // Python's server answers notifications with nothing: REQ mode waits notificationWait.
+    const { client } = connect(endpoint as string, { mode, timeout: 5000, notificationWait: 200 });
+    expect(await client.call('add', [1, 2])).toBe(3);
+    expect(await client.call('add', { a: 'x', b: 'y' })).toBe('xy');
+    await expect(client.call('fail')).rejects.toMatchObject({
+      code: -32000,
+      message: 'python failed',
+    });
+    await expect(client.call('missing')).rejects.toMatchObject({ code: -32601 });
+    await client.notify('note', ['one']);
+    expect(await client.call('add', [2, 3])).toBe(5);
+    await client.notify('note', ['two']);
+    const many = await Promise.all(
+      Array.from({ length: 50 }, (_, i) => client.call('add', [i, 1])),
+    );
+    expect(many).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+    expect(await client.call('seen')).toEqual(['one', 'two']);
+    expect(client.pendingCount).toBe(0);
+  });
 });
