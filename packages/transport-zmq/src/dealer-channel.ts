@@ -46,9 +46,6 @@ export class DealerChannel {
     // sendTimeout 0: a send either queues at once or fails with EAGAIN, never parks inside zeromq;
     // the JavaScript queue below does the waiting, where it can be withdrawn.
     this.#socket = new Dealer({ linger: options.linger, sendTimeout: 0 });
-    this.#socket.events.on('disconnect', () => {
-      this.#lost(new TransportError(`Connection to ${options.endpoint} lost`));
-    });
     try {
       this.#socket.connect(options.endpoint);
     } catch (error) {
@@ -113,8 +110,19 @@ export class DealerChannel {
   }
 
   subscribe(listener: ClientTransportListener): () => void {
+    if (this.#closed) {
+      listener.onClose(new TransportError('The ZeroMQ transport is closed'));
+      return () => undefined;
+    }
     this.#listeners.add(listener);
-    this.#receiving ??= this.#receive();
+    if (this.#receiving === undefined) {
+      // Both the receive loop and the connection monitor keep the process alive until close(),
+      // so they start with the first listener, not with the socket.
+      this.#socket.events.on('disconnect', () => {
+        this.#lost(new TransportError(`Connection to ${this.#options.endpoint} lost`));
+      });
+      this.#receiving = this.#receive();
+    }
     return () => {
       this.#listeners.delete(listener);
     };
