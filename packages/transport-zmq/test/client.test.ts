@@ -140,6 +140,25 @@ describe('ZmqClientTransport, DEALER mode', () => {
     await Promise.all(sends);
   });
 
+  it('skips empty frames and delivers replies that came before the connection dropped', async () => {
+    const { socket, endpoint } = await rawRouter();
+    const errors: RpcError[] = [];
+    const { client } = connect(endpoint, {}, { onError: (e) => errors.push(e) });
+    const answered = client.call('add', [1, 2]);
+    const unanswered = client.call('add', [3, 4]);
+    const [identity, body] = (await socket.receive()) as [Buffer, Buffer];
+    await socket.receive();
+    const id = (JSON.parse(body.toString()) as { id: number }).id;
+    await socket.send([identity, '']);
+    await socket.send([identity, JSON.stringify({ jsonrpc: '2.0', id, result: 3 })]);
+    // The server goes away right after answering one call; linger lets that answer leave first.
+    socket.linger = 1000;
+    socket.close();
+    expect(await answered).toBe(3);
+    await expect(unanswered).rejects.toBeInstanceOf(TransportError);
+    expect(errors).toEqual([]);
+  });
+
   it('close() fails pending and later calls with TransportError', async () => {
     const { endpoint } = await startServer();
     const { client, transport } = connect(endpoint);

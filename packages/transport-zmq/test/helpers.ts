@@ -81,6 +81,7 @@ export function connect(
 /** A zeromq socket closed (without lingering) after the test. */
 export function owned<S extends Dealer | Request | Router>(socket: S): S {
   defer(() => {
+    if (socket.closed) return;
     socket.linger = 0;
     socket.close();
   });
