@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isServerTransport, RpcDispatcher, TransportError, type Message } from '@tinyrpc/core';
 import { Dealer, Request, Router } from 'zeromq';
@@ -255,5 +256,34 @@ describe('ZmqServerTransport with malformed input', () => {
     const small = dealer(endpoint);
     await small.send(request('echo', ['x'.repeat(100)], 2));
     expect(parse((await receiveWithin(small, 2000))?.[0])).toMatchObject({ id: 2 });
+  });
+
+  it('answers any frames a DEALER sends with their own envelope, or ignores a probe', async () => {
+    const { endpoint } = await startServer();
+    const sentinel = request('add', [1, 1], 424242);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.uint8Array({ maxLength: 24 }), { minLength: 1, maxLength: 6 }),
+        async (frames) => {
+          const socket = dealer(endpoint);
+          await socket.send(frames.map((f) => Buffer.from(f)));
+          await socket.send(sentinel);
+          const body = frames[frames.length - 1] as Uint8Array;
+          const delimited = frames.length >= 2 && frames[frames.length - 2]?.length === 0;
+          const answered = body.length > 0 || delimited;
+          const first = await socket.receive();
+          if (answered) {
+            expect(first.slice(0, -1)).toEqual(frames.slice(0, -1).map((f) => Buffer.from(f)));
+            expect(parse(String(first[first.length - 1]))).toHaveProperty('error');
+            expect(parse(String((await socket.receive())[0]))).toMatchObject({ id: 424242 });
+          } else {
+            expect(parse(String(first[0]))).toMatchObject({ id: 424242 });
+          }
+          socket.linger = 0;
+          socket.close();
+        },
+      ),
+      { numRuns: 60 },
+    );
   });
 });
