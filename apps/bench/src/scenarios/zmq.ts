@@ -85,8 +85,9 @@ const contenders: [string, () => Promise<Contender>][] = [
 ];
 
 // Rounds alternate between the contenders and each keeps its best, so that a burst of load from
-// elsewhere on the machine does not decide the ratio.
-const rounds = 3;
+// elsewhere on the machine does not decide the ratio. CPU time per call (this process, zeromq's I/O
+// threads included) is printed too: on a busy machine it varies far less than calls per second.
+const rounds = 5;
 
 const scenario = (concurrency: number): Scenario => ({
   name: `ZeroMQ JSON-RPC add(1, 2), ${String(concurrency)} in flight`,
@@ -94,11 +95,21 @@ const scenario = (concurrency: number): Scenario => ({
   async run() {
     const created = await Promise.all(contenders.map(([, create]) => create()));
     const best = new Map<string, Result>();
+    const cpu = new Map<string, number>();
     try {
       for (let round = 0; round < rounds; round++) {
         for (const [index, [name]] of contenders.entries()) {
           const contender = created[index] as Contender;
-          const result = await measure(name, contender.call, { concurrency, latencies: true });
+          let calls = 0;
+          const call = (): Promise<unknown> => {
+            calls++;
+            return contender.call();
+          };
+          const before = process.cpuUsage();
+          const result = await measure(name, call, { concurrency, latencies: true });
+          const used = process.cpuUsage(before);
+          const perCall = (used.user + used.system) / calls;
+          cpu.set(name, Math.min(cpu.get(name) ?? Infinity, perCall));
           const previous = best.get(name);
           if (previous === undefined || result.opsPerSecond > previous.opsPerSecond)
             best.set(name, result);
@@ -107,6 +118,14 @@ const scenario = (concurrency: number): Scenario => ({
     } finally {
       await Promise.all(created.map((c) => c.close()));
     }
+    const base = cpu.get(contenders[0]?.[0] ?? '') ?? NaN;
+    console.log(
+      `\nCPU time per call, ${String(concurrency)} in flight (lowest of ${String(rounds)} rounds):`,
+    );
+    for (const [name, us] of cpu)
+      console.log(
+        `- ${name}: ${us.toFixed(1)} µs (${(base / us).toFixed(2)}× baseline efficiency)`,
+      );
     return [...best.values()];
   },
 });
