@@ -30,8 +30,9 @@ export function testDispatcher(): RpcDispatcher {
   const dispatcher = new RpcDispatcher();
   dispatcher.add('add', (a: number, b: number) => a + b, { params: ['a', 'b'] });
   dispatcher.add('echo', (value: unknown) => value);
-  dispatcher.add('fail', () => {
-    throw new Error('it failed');
+  dispatcher.add('reverse_string', (s: string) => [...s].reverse().join(''));
+  dispatcher.add('fail', (message: string) => {
+    throw new Error(message);
   });
   // Answers after `ms` milliseconds with `value`, so replies can overtake each other; gives up when
   // the server closes or the caller's connection goes away.

@@ -35,7 +35,7 @@ describe('WsServerTransport + WsClientTransport', () => {
     expect(await client.call('add', [1, 2])).toBe(3);
     expect(await client.call('add', { a: 2, b: 5 })).toBe(7);
     await client.notify('echo', ['ignored']);
-    const error = await client.call('fail').catch((e: unknown) => e);
+    const error = await client.call('fail', ['it failed']).catch((e: unknown) => e);
     expect(RemoteError.is(error)).toBe(true);
     expect((error as RemoteError).message).toBe('it failed');
     const missing = await client.call('nope').catch((e: unknown) => e);
