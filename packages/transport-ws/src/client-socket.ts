@@ -9,11 +9,17 @@ export interface WebSocketLike {
   readonly readyState: number;
   send(data: string | Uint8Array<ArrayBuffer>): void;
   close(code?: number, reason?: string): void;
-  addEventListener(type: 'open' | 'message' | 'close' | 'error', listener: (event: unknown) => void): void;
+  addEventListener(
+    type: 'open' | 'message' | 'close' | 'error',
+    listener: (event: unknown) => void,
+  ): void;
 }
 
 /** A constructor of {@link WebSocketLike} sockets, such as `globalThis.WebSocket`. */
-export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike;
+export type WebSocketConstructor = new (
+  url: string,
+  protocols?: string | string[],
+) => WebSocketLike;
 
 /** Internal: an open connection as the client transport sees it, whichever library runs it. */
 export interface ClientSocket {
@@ -47,7 +53,8 @@ interface CloseEventLike {
 function toMessage(data: unknown): Message {
   if (typeof data === 'string') return data;
   if (data instanceof ArrayBuffer) return new Uint8Array(data);
-  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  if (ArrayBuffer.isView(data))
+    return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   return String(data);
 }
 

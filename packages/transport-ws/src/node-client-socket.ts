@@ -1,5 +1,6 @@
 import { TransportError, type Message } from '@tinyrpc/core';
 import { WebSocket } from 'ws';
+import { batchedSender } from './batched-sender.ts';
 import { closeWait, type ClientSocket, type OpenSocket } from './client-socket.ts';
 
 /** Internal: the settings of a connection made with the `ws` package. */
@@ -48,7 +49,9 @@ export function openNodeSocket(url: string, options: NodeSocketOptions): OpenSoc
         signal.removeEventListener('abort', onAbort);
         ws.on('message', (data: Buffer, isBinary: boolean) => {
           events.message(
-            isBinary ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : data.toString(),
+            isBinary
+              ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+              : data.toString(),
           );
         });
         resolve(nodeSocket(ws, url));
@@ -57,12 +60,14 @@ export function openNodeSocket(url: string, options: NodeSocketOptions): OpenSoc
 }
 
 function nodeSocket(ws: WebSocket, url: string): ClientSocket {
+  const sendFrame = batchedSender(ws);
   return {
     send(message: Message) {
       return new Promise<undefined>((resolve, reject) => {
-        ws.send(message, (error) => {
-          if (error === undefined || error === null) resolve(undefined);
-          else reject(new TransportError(`Sending to ${url} failed`, { cause: error }));
+        // Node calls back with null or undefined on success, whatever ws's types say.
+        sendFrame(message, (error) => {
+          if (error) reject(new TransportError(`Sending to ${url} failed`, { cause: error }));
+          else resolve(undefined);
         });
       });
     },

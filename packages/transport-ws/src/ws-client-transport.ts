@@ -57,7 +57,9 @@ const defaultConnectTimeout = 10_000;
 const defaultReconnect = { retries: 5, minDelay: 100, maxDelay: 5000 } as const;
 
 const isNode = (): boolean =>
-  typeof process !== 'undefined' && typeof process.versions === 'object' && 'node' in process.versions;
+  typeof process !== 'undefined' &&
+  typeof process.versions === 'object' &&
+  'node' in process.versions;
 
 /**
  * A WebSocket client transport: one connection, many calls in flight, replies matched by the
@@ -227,21 +229,24 @@ export class WsClientTransport implements ClientTransport {
     this.#open ??= this.createOpener();
     const timeout = AbortSignal.timeout(this.#connectTimeout);
     const signal = AbortSignal.any([this.#attempts.signal, timeout]);
-    let current: ClientSocket | undefined;
+    // Set once open: a late close event of an older socket must not end a newer one.
+    const opened: { socket?: ClientSocket } = {};
     const events: SocketEvents = {
       message: (message) => {
         for (const listener of this.#listeners) listener.onMessage(message);
       },
       close: (code, reason, cause) => {
-        if (current !== undefined && current === this.#socket) this.#lost(code, reason, cause);
+        if (opened.socket !== undefined && opened.socket === this.#socket)
+          this.#lost(code, reason, cause);
       },
     };
-    current = await this.#open(events, signal);
+    const socket = await this.#open(events, signal);
+    opened.socket = socket;
     if (this.#closed) {
-      await current.close(1000, '');
+      await socket.close(1000, '');
       throw new TransportError('The WebSocket transport is closed');
     }
-    return current;
+    return socket;
   }
 
   #lost(code: number, reason: string, cause: unknown): void {

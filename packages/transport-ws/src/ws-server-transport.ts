@@ -12,6 +12,7 @@ import {
   type TransportContext,
 } from '@tinyrpc/core';
 import { WebSocket, WebSocketServer } from 'ws';
+import { batchedSender, type FrameSender } from './batched-sender.ts';
 
 /** Options of {@link WsServerTransport}: `port` for a server of its own, or `server` to attach. */
 export interface WsServerTransportOptions {
@@ -58,6 +59,7 @@ const closeWait = 2000;
 
 interface Connection {
   readonly ws: WebSocket;
+  readonly send: FrameSender;
   readonly controller: AbortController;
   alive: boolean;
 }
@@ -161,7 +163,11 @@ export class WsServerTransport implements ServerTransport {
     const own = server !== undefined && server !== this.#options.server;
     const serverClosed =
       own && server.listening
-        ? new Promise<void>((resolve) => server.close(() => { resolve(); }))
+        ? new Promise<void>((resolve) =>
+            server.close(() => {
+              resolve();
+            }),
+          )
         : Promise.resolve();
     if (this.#inFlight > 0) {
       await new Promise<void>((resolve) => {
@@ -194,7 +200,7 @@ export class WsServerTransport implements ServerTransport {
     const handler = this.#handler;
     if (handler === undefined) return;
     const controller = new AbortController();
-    const connection: Connection = { ws, controller, alive: true };
+    const connection: Connection = { ws, send: batchedSender(ws), controller, alive: true };
     const context: TransportContext = Object.freeze({
       transport: 'ws',
       remoteAddress: request.socket.remoteAddress,
@@ -205,7 +211,7 @@ export class WsServerTransport implements ServerTransport {
     this.#connections.add(connection);
     const onReply = (reply: Message | undefined): void => {
       this.#settled();
-      if (reply !== undefined) this.#send(ws, reply);
+      if (reply !== undefined) this.#send(connection, reply);
     };
     const onFailure = (error: unknown): void => {
       this.#settled();
@@ -231,14 +237,14 @@ export class WsServerTransport implements ServerTransport {
     });
   }
 
-  #send(ws: WebSocket, reply: Message): void {
+  #send({ ws, send }: Connection, reply: Message): void {
     if (ws.readyState !== WebSocket.OPEN) return;
     // A peer that leaves this much unread is not reading: drop it before it costs more memory.
     if (ws.bufferedAmount > this.#maxBufferedAmount) {
       ws.terminate();
       return;
     }
-    ws.send(reply);
+    send(reply);
   }
 
   #settled(): void {

@@ -43,7 +43,7 @@ async function startChild(): Promise<{ child: ChildProcess; port: number }> {
     const timer = setTimeout(() => {
       reject(new Error(`child server did not start: ${text}`));
     }, 10_000);
-    child.stdout?.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       text += chunk.toString();
       const match = /READY (\d+)/.exec(text);
       if (match) {
@@ -60,9 +60,7 @@ describe('faults', () => {
     const { child, port } = await startChild();
     const client = resources.track(newClient(`ws://127.0.0.1:${String(port)}/`));
     expect(await client.call('ping')).toBe('pong');
-    const calls = Array.from({ length: 20 }, () =>
-      client.call('hang').catch((e: unknown) => e),
-    );
+    const calls = Array.from({ length: 20 }, () => client.call('hang').catch((e: unknown) => e));
     await waitUntil(() => client.pendingCount === 20);
     await new Promise((resolve) => setTimeout(resolve, 50));
     const killed = Date.now();
@@ -109,7 +107,10 @@ describe('faults', () => {
     client.subscribe({ onMessage: (m) => received.push(m), onClose: () => undefined });
     await fc.assert(
       fc.asyncProperty(
-        fc.oneof(fc.string({ unit: 'grapheme', maxLength: 200 }), fc.uint8Array({ maxLength: 500 })),
+        fc.oneof(
+          fc.string({ unit: 'grapheme', maxLength: 200 }),
+          fc.uint8Array({ maxLength: 500 }),
+        ),
         async (message) => {
           received.length = 0;
           await client.send(message);

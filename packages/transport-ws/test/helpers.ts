@@ -10,9 +10,16 @@ import {
   type WsServerTransportOptions,
 } from '@tinyrpc/transport-ws';
 
+interface Closable {
+  close(): unknown;
+}
+
 /** Closes everything registered with `track` (call it in afterEach). */
-export function cleanup(): { track<T extends { close(): Promise<unknown> | void }>(item: T): T; run(): Promise<void> } {
-  const items: { close(): Promise<unknown> | void }[] = [];
+export function cleanup(): {
+  track<T extends Closable>(item: T): T;
+  run(): Promise<void>;
+} {
+  const items: Closable[] = [];
   return {
     track(item) {
       items.push(item);
@@ -30,7 +37,7 @@ export function testDispatcher(): RpcDispatcher {
   const dispatcher = new RpcDispatcher();
   dispatcher.add('add', (a: number, b: number) => a + b, { params: ['a', 'b'] });
   dispatcher.add('echo', (value: unknown) => value);
-  dispatcher.add('reverse_string', (s: string) => [...s].reverse().join(''));
+  dispatcher.add('reverse_string', (s: string) => Array.from(s).reverse().join(''));
   dispatcher.add('fail', (message: string) => {
     throw new Error(message);
   });
@@ -105,7 +112,11 @@ export async function startAttachedServer(
     async close() {
       await rpc.close();
       http.closeAllConnections();
-      await new Promise<void>((resolve) => http.close(() => { resolve(); }));
+      await new Promise<void>((resolve) =>
+        http.close(() => {
+          resolve();
+        }),
+      );
     },
   });
   return {
@@ -124,7 +135,10 @@ export function newClient(url: string, options: WsClientTransportOptions = {}): 
 }
 
 /** A raw `ws` client, for sending frames exactly as a test needs them. */
-export async function rawClient(url: string, options: { autoPong?: boolean } = {}): Promise<RawClient> {
+export async function rawClient(
+  url: string,
+  options: { autoPong?: boolean } = {},
+): Promise<RawClient> {
   const ws = new WebSocket(url, { autoPong: options.autoPong ?? true });
   const messages: { data: string | Uint8Array; binary: boolean }[] = [];
   const waiters = new Set<() => void>();
@@ -157,7 +171,9 @@ export async function rawClient(url: string, options: { autoPong?: boolean } = {
             resolve(messages.slice(0, count));
           } else if (ws.readyState === WebSocket.CLOSED) {
             done();
-            reject(new Error(`closed after ${String(messages.length)} of ${String(count)} messages`));
+            reject(
+              new Error(`closed after ${String(messages.length)} of ${String(count)} messages`),
+            );
           }
         };
         const timer = setTimeout(() => {
@@ -184,7 +200,10 @@ export interface RawClient {
   readonly messages: { data: string | Uint8Array; binary: boolean }[];
   readonly closed: Promise<{ code: number; reason: string }>;
   /** Resolves with the first `count` messages once that many arrived. */
-  next(count?: number, timeoutMs?: number): Promise<{ data: string | Uint8Array; binary: boolean }[]>;
+  next(
+    count?: number,
+    timeoutMs?: number,
+  ): Promise<{ data: string | Uint8Array; binary: boolean }[]>;
   close(): Promise<void>;
 }
 

@@ -115,14 +115,18 @@ describe('WsServerTransport + WsClientTransport', () => {
       received.push(message);
       // Echo in the other frame type, so the client sees both kinds.
       return Promise.resolve(
-        typeof message === 'string' ? new TextEncoder().encode(message) : new TextDecoder().decode(message),
+        typeof message === 'string'
+          ? new TextEncoder().encode(message)
+          : new TextDecoder().decode(message),
       );
     });
     resources.track(transport);
-    const client = resources.track(new WsClientTransport(`ws://127.0.0.1:${String(transport.port)}/`));
+    const client = resources.track(
+      new WsClientTransport(`ws://127.0.0.1:${String(transport.port)}/`),
+    );
     const delivered: Message[] = [];
     client.subscribe({ onMessage: (m) => delivered.push(m), onClose: () => undefined });
-    expect(await client.send('héllo')).toBeUndefined();
+    await expect(client.send('héllo')).resolves.toBeUndefined();
     await client.send(new Uint8Array([0, 1, 2, 255]));
     await waitUntil(() => delivered.length === 2);
     expect(received[0]).toBe('héllo');
@@ -135,22 +139,37 @@ describe('WsServerTransport + WsClientTransport', () => {
 
   it('reads JSON-RPC replies that arrive in binary frames (as Python tinyrpc sends them)', async () => {
     const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
-    resources.track({ close: () => new Promise<void>((resolve) => wss.close(() => { resolve(); })) });
-    await new Promise((resolve) => wss.once('listening', resolve));
+    resources.track({
+      close: () =>
+        new Promise<void>((resolve) => {
+          wss.close(() => {
+            resolve();
+          });
+        }),
+    });
+    await new Promise((resolve) => {
+      wss.once('listening', resolve);
+    });
     wss.on('connection', (ws) => {
       ws.on('message', (data: Buffer) => {
         const request = JSON.parse(data.toString());
-        ws.send(Buffer.from(JSON.stringify({ jsonrpc: '2.0', id: request.id, result: 'binary ok' })));
+        ws.send(
+          Buffer.from(JSON.stringify({ jsonrpc: '2.0', id: request.id, result: 'binary ok' })),
+        );
       });
     });
     const port = (wss.address() as { port: number }).port;
     const types: string[] = [];
     const client = resources.track(
-      new RpcClient(new JsonRpcProtocol(), new WsClientTransport(`ws://127.0.0.1:${String(port)}`), {
-        trace: (direction, _context, message) => {
-          if (direction === '<--') types.push(typeof message === 'string' ? 'text' : 'bytes');
+      new RpcClient(
+        new JsonRpcProtocol(),
+        new WsClientTransport(`ws://127.0.0.1:${String(port)}`),
+        {
+          trace: (direction, _context, message) => {
+            if (direction === '<--') types.push(typeof message === 'string' ? 'text' : 'bytes');
+          },
         },
-      }),
+      ),
     );
     expect(await client.call('anything')).toBe('binary ok');
     expect(types).toEqual(['bytes']);
@@ -158,10 +177,7 @@ describe('WsServerTransport + WsClientTransport', () => {
 
   it('gives each message a context with a per-connection signal', async () => {
     const contexts: TransportContext[] = [];
-    const dispatcher = new RpcDispatcher().add(
-      'who',
-      (context: unknown) => context,
-    );
+    const dispatcher = new RpcDispatcher().add('who', (context: unknown) => context);
     const transport = new WsServerTransport({ port: 0, path: '/rpc' });
     const server = resources.track(
       new RpcServer(
@@ -185,7 +201,11 @@ describe('WsServerTransport + WsClientTransport', () => {
     await b.notify('who', [2]);
     await a.notify('who', [3]);
     await waitUntil(() => contexts.length === 3);
-    const [first, second, third] = contexts as [TransportContext, TransportContext, TransportContext];
+    const [first, second, third] = contexts as [
+      TransportContext,
+      TransportContext,
+      TransportContext,
+    ];
     expect(first.transport).toBe('ws');
     expect(first.remoteAddress).toBe('127.0.0.1');
     expect(first.headers?.['x-test']).toBe('yes');
@@ -203,10 +223,20 @@ describe('WsServerTransport + WsClientTransport', () => {
       response.end('plain http');
     });
     await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-    resources.track({ close: () => new Promise<void>((resolve) => { http.closeAllConnections(); http.close(() => { resolve(); }); }) });
+    resources.track({
+      close: () =>
+        new Promise<void>((resolve) => {
+          http.closeAllConnections();
+          http.close(() => {
+            resolve();
+          });
+        }),
+    });
     const port = (http.address() as { port: number }).port;
     const transport = new WsServerTransport({ server: http, path: '/ws' });
-    const server = resources.track(new RpcServer(transport, new JsonRpcProtocol(), testDispatcher()));
+    const server = resources.track(
+      new RpcServer(transport, new JsonRpcProtocol(), testDispatcher()),
+    );
     await server.serve();
     expect(transport.port).toBe(port);
     const response = await fetch(`http://127.0.0.1:${String(port)}/anything`);
@@ -269,11 +299,15 @@ describe('WsClientTransport connection handling', () => {
       close: () =>
         new Promise<void>((resolve) => {
           for (const s of sockets) s.destroy();
-          silent.close(() => { resolve(); });
+          silent.close(() => {
+            resolve();
+          });
         }),
     });
     const port = (silent.address() as { port: number }).port;
-    const client = resources.track(newClient(`ws://127.0.0.1:${String(port)}/`, { connectTimeout: 200 }));
+    const client = resources.track(
+      newClient(`ws://127.0.0.1:${String(port)}/`, { connectTimeout: 200 }),
+    );
     const started = Date.now();
     const error = await client.call('add', [1, 2]).catch((e: unknown) => e);
     expect(TransportError.is(error)).toBe(true);
@@ -284,7 +318,9 @@ describe('WsClientTransport connection handling', () => {
     const { url, server, transport, destroySockets } = await startAttachedServer();
     resources.track(server);
     const client = resources.track(newClient(url));
-    const calls = Array.from({ length: 10 }, () => client.call('sleep', [10_000, 'never']).catch((e: unknown) => e));
+    const calls = Array.from({ length: 10 }, () =>
+      client.call('sleep', [10_000, 'never']).catch((e: unknown) => e),
+    );
     await waitUntil(() => client.pendingCount === 10 && transport.connectionCount === 1);
     const started = Date.now();
     // Terminate the server side of every socket, as a crashed peer would.
@@ -299,19 +335,22 @@ describe('WsClientTransport connection handling', () => {
   it('connects again on the next call after a loss without reconnect', async () => {
     const { url, server, destroySockets } = await startAttachedServer();
     resources.track(server);
-    const client = resources.track(newClient(url));
+    const transport = new WsClientTransport(url);
+    const client = resources.track(new RpcClient(new JsonRpcProtocol(), transport));
     expect(await client.call('add', [1, 2])).toBe(3);
     destroySockets();
-    await waitUntil(() => !(client.transport as WsClientTransport).connected);
+    await waitUntil(() => !transport.connected);
     expect(await client.call('add', [2, 2])).toBe(4);
   });
 
   it('reconnects with backoff after the server comes back, and a waiting call goes through', async () => {
     const first = await startServer();
     const port = first.transport.port as number;
-    const client = resources.track(
-      newClient(first.url, { reconnect: { retries: 20, minDelay: 20, maxDelay: 100 }, connectTimeout: 5000 }),
-    );
+    const transport = new WsClientTransport(first.url, {
+      reconnect: { retries: 20, minDelay: 20, maxDelay: 100 },
+      connectTimeout: 5000,
+    });
+    const client = resources.track(new RpcClient(new JsonRpcProtocol(), transport));
     expect(await client.call('add', [1, 2])).toBe(3);
     const pending = client.call('sleep', [10_000, 'lost']).catch((e: unknown) => e);
     await waitUntil(() => client.pendingCount === 1);
@@ -323,13 +362,15 @@ describe('WsClientTransport connection handling', () => {
     const second = await startServer(testDispatcher(), { port });
     resources.track(second.server);
     expect(await waiting).toBe(42);
-    expect((client.transport as WsClientTransport).connected).toBe(true);
+    expect(transport.connected).toBe(true);
   });
 
   it('gives up reconnecting after its retries with a clear TransportError', async () => {
     const { url, server } = await startServer();
     await server.close();
-    const client = resources.track(newClient(url, { reconnect: { retries: 2, minDelay: 10, maxDelay: 20 } }));
+    const client = resources.track(
+      newClient(url, { reconnect: { retries: 2, minDelay: 10, maxDelay: 20 } }),
+    );
     const error = await client.call('add', [1, 2]).catch((e: unknown) => e);
     expect(TransportError.is(error)).toBe(true);
     expect((error as Error).message).toMatch(/Could not connect to .* \(3 attempts\)/);
@@ -410,7 +451,9 @@ describe('WsServerTransport close, limits and liveness', () => {
   });
 
   it('terminates a peer that stops answering pings', async () => {
-    const { url, server, transport } = await startServer(testDispatcher(), { heartbeatInterval: 50 });
+    const { url, server, transport } = await startServer(testDispatcher(), {
+      heartbeatInterval: 50,
+    });
     resources.track(server);
     const alive = resources.track(await rawClient(url));
     const dead = resources.track(await rawClient(url, { autoPong: false }));
@@ -424,7 +467,9 @@ describe('WsServerTransport close, limits and liveness', () => {
 
   it('terminates a client that never reads once its unread replies pass maxBufferedAmount', async () => {
     const limit = 256 * 1024;
-    const { url, server, transport } = await startServer(testDispatcher(), { maxBufferedAmount: limit });
+    const { url, server, transport } = await startServer(testDispatcher(), {
+      maxBufferedAmount: limit,
+    });
     resources.track(server);
     const reader = resources.track(await rawClient(url));
     const raw = resources.track(await rawClient(url));

@@ -74,10 +74,14 @@ describe.runIf(available)('WsClientTransport in a real browser (headless Chromiu
   });
 
   afterAll(async () => {
-    await browser?.close();
-    await rpc?.close();
-    http?.closeAllConnections();
-    await new Promise<void>((resolve) => (http ? http.close(() => { resolve(); }) : resolve()));
+    await browser.close();
+    await rpc.close();
+    http.closeAllConnections();
+    await new Promise<void>((resolve) => {
+      http.close(() => {
+        resolve();
+      });
+    });
   });
 
   it('the browser bundle does not contain ws or the Node client', () => {
@@ -98,7 +102,10 @@ describe.runIf(available)('WsClientTransport in a real browser (headless Chromiu
     await page.waitForFunction(() => 'runCalls' in globalThis);
 
     const results = await page.evaluate(
-      (url) => (globalThis as unknown as { runCalls(u: string): Promise<Record<string, unknown>> }).runCalls(url),
+      (url) =>
+        (
+          globalThis as unknown as { runCalls(u: string): Promise<Record<string, unknown>> }
+        ).runCalls(url),
       `ws://127.0.0.1:${String(port)}/ws`,
     );
     expect(results['platformWebSocket']).toBe('function');

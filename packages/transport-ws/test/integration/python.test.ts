@@ -78,7 +78,7 @@ describe.runIf(available)('Python tinyrpc interop over WebSocket', () => {
     const notes: string[] = [];
     const dispatcher = new RpcDispatcher()
       .add('add', (a: number, b: number) => a + b, { params: ['a', 'b'] })
-      .add('reverse_string', (s: string) => [...s].reverse().join(''))
+      .add('reverse_string', (s: string) => Array.from(s).reverse().join(''))
       .add('note', (text: string) => {
         notes.push(text);
       })
@@ -96,10 +96,21 @@ describe.runIf(available)('Python tinyrpc interop over WebSocket', () => {
     ]);
     peers.push(peer);
     const [line] = await peer.waitFor(/^\{.*\}$/m);
-    const results = JSON.parse(line);
+    const names = [
+      'add',
+      'named',
+      'notes',
+      'missing',
+      'fails',
+      'batch',
+      'parse_error',
+      'after',
+    ] as const;
+    const results: Record<(typeof names)[number], { frame: string; reply: unknown }> =
+      JSON.parse(line);
+    expect(Object.keys(results).sort()).toEqual([...names].sort());
 
-    for (const entry of Object.values(results) as { frame: string }[])
-      expect(entry.frame).toBe('text');
+    for (const entry of Object.values(results)) expect(entry.frame).toBe('text');
     expect(results.add.reply).toEqual({ jsonrpc: '2.0', id: 1, result: 3 });
     expect(results.named.reply).toEqual({ jsonrpc: '2.0', id: 'two', result: 42 });
     // The notification was run before the next call, and answered nothing.

@@ -33,26 +33,27 @@ let hanging: Promise<Outcome> | undefined;
 
 async function runCalls(url: string): Promise<Record<string, unknown>> {
   const types: string[] = [];
-  client = new RpcClient(new JsonRpcProtocol(), new WsClientTransport(url), {
+  const rpc = new RpcClient(new JsonRpcProtocol(), new WsClientTransport(url), {
     trace: (direction, _context, message) => {
       if (direction === '<--') types.push(typeof message);
     },
   });
-  const remote = client.getProxy<{ reverse_string(s: string): string }>();
+  client = rpc;
+  const remote = rpc.getProxy<{ reverse_string(s: string): string }>();
   return {
     platformWebSocket: typeof WebSocket,
-    add: await client.call('add', [1, 2]),
-    named: await client.call('add', { a: 40, b: 2 }),
+    add: await rpc.call('add', [1, 2]),
+    named: await rpc.call('add', { a: 40, b: 2 }),
     reversed: await remote.reverse_string('Hello, World!'),
-    error: await settle(client.call('fail', ['broken in the browser'])),
-    missing: await settle(client.call('no_such_method')),
-    batch: await client.batch([
+    error: await settle(rpc.call('fail', ['broken in the browser'])),
+    missing: await settle(rpc.call('no_such_method')),
+    batch: await rpc.batch([
       { method: 'add', params: [1, 1] },
       { method: 'add', params: [2, 2], oneWay: true },
       { method: 'reverse_string', params: ['abc'] },
     ]),
     concurrent: await Promise.all(
-      Array.from({ length: 50 }, (_, i) => client?.call('sleep', [50 - i, i])),
+      Array.from({ length: 50 }, (_, i) => rpc.call<number>('sleep', [50 - i, i])),
     ),
     replyTypes: [...new Set(types)],
   };
