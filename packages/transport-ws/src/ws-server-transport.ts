@@ -198,7 +198,11 @@ export class WsServerTransport implements ServerTransport {
 
   #accept(ws: WebSocket, request: IncomingMessage): void {
     const handler = this.#handler;
-    if (handler === undefined) return;
+    // A handshake that completed after close() began: close() no longer sees this connection.
+    if (handler === undefined || this.#closing !== undefined) {
+      ws.close(1001, 'Server closing');
+      return;
+    }
     const controller = new AbortController();
     const connection: Connection = { ws, send: batchedSender(ws), controller, alive: true };
     const context: TransportContext = Object.freeze({
