@@ -200,7 +200,7 @@ export class WsServerTransport implements ServerTransport {
     const handler = this.#handler;
     // A handshake that completed after close() began: close() no longer sees this connection.
     if (handler === undefined || this.#closing !== undefined) {
-      ws.close(1001, 'Server closing');
+      void closeConnection(ws);
       return;
     }
     const controller = new AbortController();
