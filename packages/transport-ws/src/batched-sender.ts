@@ -2,8 +2,16 @@ import type { Duplex } from 'node:stream';
 import type { Message } from '@tinyrpc/core';
 import type { WebSocket } from 'ws';
 
-/** Internal: sends one frame; the callback runs once it is written (or failed). */
-export type FrameSender = (message: Message, callback?: (error?: Error | null) => void) => void;
+/** Internal: sends the frames of one connection; see {@link batchedSender}. */
+export interface FrameSender {
+  /** Sends one frame; the callback runs once it is written (or failed). */
+  send(message: Message, callback?: (error?: Error | null) => void): void;
+  /**
+   * Bytes queued before the frames of the current tick and not yet taken by the network: what the
+   * peer has left unread, not counting what this tick is still collecting.
+   */
+  readonly backlog: number;
+}
 
 /**
  * Internal: a sender for `ws` that coalesces the frames sent within one tick into one write. The
@@ -15,21 +23,33 @@ export function batchedSender(ws: WebSocket): FrameSender {
   // `_socket` is ws's documented-by-use handle on the TCP socket; without it, send frame by frame.
   const socket = (ws as unknown as { _socket?: Duplex | null })._socket;
   if (socket === undefined || socket === null || typeof socket.cork !== 'function') {
-    return (message, callback) => {
-      ws.send(message, callback);
+    return {
+      send(message, callback) {
+        ws.send(message, callback);
+      },
+      get backlog() {
+        return ws.bufferedAmount;
+      },
     };
   }
   let corked = false;
+  let before = 0;
   const uncork = (): void => {
     corked = false;
     socket.uncork();
   };
-  return (message, callback) => {
-    if (!corked) {
-      corked = true;
-      socket.cork();
-      process.nextTick(uncork);
-    }
-    ws.send(message, callback);
+  return {
+    send(message, callback) {
+      if (!corked) {
+        before = ws.bufferedAmount;
+        corked = true;
+        socket.cork();
+        process.nextTick(uncork);
+      }
+      ws.send(message, callback);
+    },
+    get backlog() {
+      return corked ? before : ws.bufferedAmount;
+    },
   };
 }

@@ -60,12 +60,12 @@ export function openNodeSocket(url: string, options: NodeSocketOptions): OpenSoc
 }
 
 function nodeSocket(ws: WebSocket, url: string): ClientSocket {
-  const sendFrame = batchedSender(ws);
+  const sender = batchedSender(ws);
   return {
     send(message: Message) {
       return new Promise<undefined>((resolve, reject) => {
         // Node calls back with null or undefined on success, whatever ws's types say.
-        sendFrame(message, (error) => {
+        sender.send(message, (error) => {
           if (error) reject(new TransportError(`Sending to ${url} failed`, { cause: error }));
           else resolve(undefined);
         });

@@ -36,9 +36,9 @@ export interface WsServerTransportOptions {
    */
   readonly heartbeatInterval?: number;
   /**
-   * Bytes of replies a peer may leave unread: when more than this is still queued for a connection
-   * as a reply is due, the peer is not reading and its connection is terminated (no close frame
-   * could get through). Keeps memory bounded. Default 8 MiB.
+   * Bytes of replies a peer may leave unread: when more than this from earlier ticks is still
+   * queued for a connection as a reply is due, the peer is not reading and its connection is
+   * terminated (no close frame could get through). Keeps memory bounded. Default 8 MiB.
    */
   readonly maxBufferedAmount?: number;
   /** Accept permessage-deflate compression. Default `false` (it costs CPU and memory per socket). */
@@ -59,7 +59,7 @@ const closeWait = 2000;
 
 interface Connection {
   readonly ws: WebSocket;
-  readonly send: FrameSender;
+  readonly sender: FrameSender;
   readonly controller: AbortController;
   alive: boolean;
 }
@@ -204,7 +204,7 @@ export class WsServerTransport implements ServerTransport {
       return;
     }
     const controller = new AbortController();
-    const connection: Connection = { ws, send: batchedSender(ws), controller, alive: true };
+    const connection: Connection = { ws, sender: batchedSender(ws), controller, alive: true };
     const context: TransportContext = Object.freeze({
       transport: 'ws',
       remoteAddress: request.socket.remoteAddress,
@@ -241,14 +241,15 @@ export class WsServerTransport implements ServerTransport {
     });
   }
 
-  #send({ ws, send }: Connection, reply: Message): void {
+  #send({ ws, sender }: Connection, reply: Message): void {
     if (ws.readyState !== WebSocket.OPEN) return;
-    // A peer that leaves this much unread is not reading: drop it before it costs more memory.
-    if (ws.bufferedAmount > this.#maxBufferedAmount) {
+    // A peer that left this much unread is not reading: drop it before it costs more memory. What
+    // this tick has queued so far does not count: a burst of replies is not the peer's fault.
+    if (sender.backlog > this.#maxBufferedAmount) {
       ws.terminate();
       return;
     }
-    send(reply);
+    sender.send(reply);
   }
 
   #settled(): void {

@@ -37,6 +37,7 @@ export function testDispatcher(): RpcDispatcher {
   const dispatcher = new RpcDispatcher();
   dispatcher.add('add', (a: number, b: number) => a + b, { params: ['a', 'b'] });
   dispatcher.add('echo', (value: unknown) => value);
+  dispatcher.add('repeat', (length: number) => 'x'.repeat(length));
   dispatcher.add('reverse_string', (s: string) => Array.from(s).reverse().join(''));
   dispatcher.add('fail', (message: string) => {
     throw new Error(message);

@@ -452,7 +452,7 @@ describe('WsServerTransport close, limits and liveness', () => {
 
   it('terminates a peer that stops answering pings', async () => {
     const { url, server, transport } = await startServer(testDispatcher(), {
-      heartbeatInterval: 50,
+      heartbeatInterval: 100,
     });
     resources.track(server);
     const alive = resources.track(await rawClient(url));
@@ -466,30 +466,43 @@ describe('WsServerTransport close, limits and liveness', () => {
   });
 
   it('terminates a client that never reads once its unread replies pass maxBufferedAmount', async () => {
-    const limit = 256 * 1024;
     const { url, server, transport } = await startServer(testDispatcher(), {
-      maxBufferedAmount: limit,
+      maxBufferedAmount: 256 * 1024,
     });
     resources.track(server);
     const reader = resources.track(await rawClient(url));
     const raw = resources.track(await rawClient(url));
-    // Stop reading: the socket's receive buffer and then the server's send buffer fill up.
+    // Stop reading: the kernel's buffers fill first, then the server's queue for this peer.
     raw.ws.pause();
-    const big = 'y'.repeat(32 * 1024);
-    const request = JSON.stringify({ jsonrpc: '2.0', method: 'echo', params: [big], id: 1 });
+    const request = JSON.stringify({
+      jsonrpc: '2.0',
+      method: 'echo',
+      params: ['y'.repeat(64 * 1024)],
+      id: 1,
+    });
+    const limit = 1000; // 64 MB of replies: far more than kernel buffers and the limit hold
     let sent = 0;
-    const deadline = Date.now() + 10_000;
-    while (raw.ws.readyState === raw.ws.OPEN && sent < 2000 && Date.now() < deadline) {
+    const deadline = Date.now() + 15_000;
+    while (sent < limit && Date.now() < deadline && transport.connectionCount === 2) {
       raw.ws.send(request);
       sent++;
-      if (sent % 20 === 0) await new Promise((resolve) => setTimeout(resolve, 5));
-      if (transport.connectionCount < 2) break;
+      if (sent % 10 === 0) await new Promise((resolve) => setTimeout(resolve, 2));
     }
     await waitUntil(() => transport.connectionCount === 1, 5000);
-    // Far fewer replies than requests were buffered before the cut: memory stayed bounded.
-    expect(sent).toBeLessThan(2000);
-    reader.ws.send(JSON.stringify({ jsonrpc: '2.0', method: 'add', params: [1, 1], id: 2 }));
-    const [reply] = await reader.next(1);
-    expect(JSON.parse(reply!.data as string).result).toBe(2);
+    expect(sent).toBeLessThan(limit);
+    // Reading again, the client finds the replies that had reached it, then a dropped connection.
+    raw.ws.resume();
+    expect((await raw.closed).code).toBe(1006);
+    expect(raw.messages.length).toBeLessThan(sent);
+    // A client that reads gets the same load answered in full, and stays connected; so does one
+    // whose small requests, arriving at once, are answered in one burst far over the limit.
+    for (let i = 0; i < sent + 20; i++) reader.ws.send(request);
+    const replies = await reader.next(sent + 20, 15_000);
+    expect(replies).toHaveLength(sent + 20);
+    const small = JSON.stringify({ jsonrpc: '2.0', method: 'repeat', params: [64 * 1024], id: 3 });
+    for (let i = 0; i < 64; i++) reader.ws.send(small);
+    expect(await reader.next(sent + 20 + 64, 15_000)).toHaveLength(sent + 84);
+    expect(reader.ws.readyState).toBe(reader.ws.OPEN);
+    expect(transport.connectionCount).toBe(1);
   });
 });
