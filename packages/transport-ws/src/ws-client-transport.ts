@@ -205,10 +205,12 @@ export class WsClientTransport implements ClientTransport {
   }
 
   async #attemptAll(): Promise<ClientSocket> {
+    // No WebSocket implementation at all is not worth retrying, and says so itself.
+    const open = (this.#open ??= this.createOpener());
     const retries = this.#reconnect?.retries ?? 0;
     for (let attempt = 0; ; attempt++) {
       try {
-        const socket = await this.#attemptOne();
+        const socket = await this.#attemptOne(open);
         this.#socket = socket;
         return socket;
       } catch (error) {
@@ -225,8 +227,7 @@ export class WsClientTransport implements ClientTransport {
     }
   }
 
-  async #attemptOne(): Promise<ClientSocket> {
-    this.#open ??= this.createOpener();
+  async #attemptOne(open: OpenSocket): Promise<ClientSocket> {
     const timeout = AbortSignal.timeout(this.#connectTimeout);
     const signal = AbortSignal.any([this.#attempts.signal, timeout]);
     // Set once open: a late close event of an older socket must not end a newer one.
@@ -240,7 +241,7 @@ export class WsClientTransport implements ClientTransport {
           this.#lost(code, reason, cause);
       },
     };
-    const socket = await this.#open(events, signal);
+    const socket = await open(events, signal);
     opened.socket = socket;
     if (this.#closed) {
       await socket.close(1000, '');

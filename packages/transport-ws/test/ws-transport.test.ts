@@ -13,7 +13,7 @@ import {
 } from '@tinyrpc/core';
 import { JsonRpcProtocol } from '@tinyrpc/jsonrpc';
 import { WsClientTransport, WsServerTransport } from '@tinyrpc/transport-ws';
-import { WebSocketServer } from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
 import {
   cleanup,
   newClient,
@@ -278,6 +278,33 @@ describe('WsClientTransport connection handling', () => {
     await eager.connect();
     expect(eager.connected).toBe(true);
     await waitUntil(() => transport.connectionCount === 2);
+  });
+
+  it('connects with the WebSocket class given in options (the WHATWG API of ws here)', async () => {
+    const { url, server } = await startServer();
+    resources.track(server);
+    const transport = new WsClientTransport(url, { WebSocket });
+    const client = resources.track(new RpcClient(new JsonRpcProtocol(), transport));
+    expect(await client.call('add', [1, 2])).toBe(3);
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => client.call('sleep', [40 - i * 2, i])),
+    );
+    expect(results).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    const received: Message[] = [];
+    transport.subscribe({ onMessage: (m) => received.push(m), onClose: () => undefined });
+    // A binary JSON-RPC request: the reply is text; and the platform path delivers bytes as bytes.
+    await transport.send(
+      new TextEncoder().encode('{"jsonrpc":"2.0","method":"add","params":[2,2],"id":"b"}'),
+    );
+    await waitUntil(() => received.length === 1);
+    expect(received[0]).toBe('{"jsonrpc":"2.0","id":"b","result":4}');
+  });
+
+  it('says clearly when the runtime has no WebSocket (browser entry in Node 20)', async () => {
+    const { WsClientTransport: PlatformClient } = await import('../src/browser.ts');
+    const transport = new PlatformClient('ws://127.0.0.1:1/');
+    if ('WebSocket' in globalThis) return; // Node 22+: there is one
+    await expect(transport.send('{}')).rejects.toThrow(/No WebSocket implementation/);
   });
 
   it('fails a call with a TransportError when nothing listens', async () => {
