@@ -72,6 +72,7 @@ const isNode = (): boolean =>
 export class WsClientTransport implements ClientTransport {
   /** The server's URL (`ws:` or `wss:`). */
   readonly url: string;
+  /** The options it was made with. */
   readonly options: WsClientTransportOptions;
   readonly #connectTimeout: number;
   readonly #reconnect: Required<ReconnectOptions> | undefined;
@@ -80,7 +81,7 @@ export class WsClientTransport implements ClientTransport {
   #socket: ClientSocket | undefined;
   #connecting: Promise<ClientSocket> | undefined;
   // Aborts the connection attempts under way (on close).
-  #attempts = new AbortController();
+  readonly #attempts = new AbortController();
   #closed = false;
 
   constructor(url: string | URL, options: WsClientTransportOptions = {}) {

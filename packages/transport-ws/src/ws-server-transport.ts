@@ -124,6 +124,22 @@ export class WsServerTransport implements ServerTransport {
         response.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' });
         response.end('This is a WebSocket endpoint\n');
       });
+    if (attached === undefined) {
+      try {
+        await new Promise<void>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen(this.#options.port, this.#options.host ?? defaults.host, () => {
+            server.off('error', reject);
+            resolve();
+          });
+        });
+      } catch (error) {
+        this.#handler = undefined;
+        throw new TransportError(`Could not listen: ${(error as Error).message}`, {
+          cause: error,
+        });
+      }
+    }
     this.#server = server;
     server.on('upgrade', this.#onUpgrade);
     const interval = this.#options.heartbeatInterval ?? defaults.heartbeatInterval;
@@ -133,17 +149,6 @@ export class WsServerTransport implements ServerTransport {
       }, interval);
       this.#heartbeat.unref();
     }
-    if (attached !== undefined) return;
-    await new Promise<void>((resolve, reject) => {
-      const onError = (error: Error): void => {
-        reject(new TransportError(`Could not listen: ${error.message}`, { cause: error }));
-      };
-      server.once('error', onError);
-      server.listen(this.#options.port, this.#options.host ?? defaults.host, () => {
-        server.off('error', onError);
-        resolve();
-      });
-    });
   }
 
   /**

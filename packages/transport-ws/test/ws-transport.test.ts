@@ -52,6 +52,16 @@ describe('WsServerTransport + WsClientTransport', () => {
     expect(transport.port).toBeGreaterThan(0);
   });
 
+  it('fails listen with a TransportError when the port is taken', async () => {
+    const { transport, server } = await startServer();
+    resources.track(server);
+    const second = new WsServerTransport({ port: transport.port });
+    await expect(second.listen(() => Promise.resolve(undefined))).rejects.toThrow(
+      /Could not listen: .*EADDRINUSE/,
+    );
+    await second.close();
+  });
+
   it('rejects options with neither or both of port and server', () => {
     expect(() => new WsServerTransport({})).toThrow(TypeError);
     expect(() => new WsServerTransport({ port: 0, server: createServer() })).toThrow(TypeError);
