@@ -1,0 +1,294 @@
+import {
+  clientTransportBrand,
+  setBrand,
+  TransportError,
+  type ClientTransport,
+  type ClientTransportListener,
+  type Message,
+  type SendOptions,
+} from '@tinyrpc/core';
+import {
+  openPlatformSocket,
+  type ClientSocket,
+  type OpenSocket,
+  type SocketEvents,
+  type WebSocketConstructor,
+} from './client-socket.ts';
+
+/** How {@link WsClientTransport} reconnects; every field has a default. */
+export interface ReconnectOptions {
+  /** Further attempts after a failed one before a round of attempts gives up. Default 5. */
+  readonly retries?: number;
+  /** Milliseconds before the first retry; each retry doubles it. Default 100. */
+  readonly minDelay?: number;
+  /** The longest wait between two attempts, in milliseconds. Default 5000. */
+  readonly maxDelay?: number;
+}
+
+/** Options of {@link WsClientTransport}. */
+export interface WsClientTransportOptions {
+  /**
+   * The `WebSocket` class to connect with. Default: in Node the `ws` package (faster than Node's own,
+   * and it takes `headers`), elsewhere the global `WebSocket`.
+   */
+  readonly WebSocket?: WebSocketConstructor;
+  /** Subprotocols offered in the handshake. */
+  readonly protocols?: string | string[];
+  /**
+   * Milliseconds a call waits for a connection (the first one, or one being re-established) before
+   * it fails with a `TransportError`; it also bounds each connection attempt. Default 10000.
+   */
+  readonly connectTimeout?: number;
+  /**
+   * Reconnect with exponential backoff: after the connection is lost the transport reconnects at
+   * once in the background, and a failed attempt is retried. Default `false`: one attempt per call
+   * that finds no connection.
+   */
+  readonly reconnect?: boolean | ReconnectOptions;
+  /** Extra handshake headers (Node's `ws` only; browsers do not allow them). */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Largest incoming message in bytes (Node's `ws` only). Default: `ws`'s 100 MiB. */
+  readonly maxPayload?: number;
+  /** Offer permessage-deflate compression (Node's `ws` only). Default `false`. */
+  readonly perMessageDeflate?: boolean;
+}
+
+const defaultConnectTimeout = 10_000;
+const defaultReconnect = { retries: 5, minDelay: 100, maxDelay: 5000 } as const;
+
+const isNode = (): boolean =>
+  typeof process !== 'undefined' &&
+  typeof process.versions === 'object' &&
+  'node' in process.versions;
+
+/**
+ * A WebSocket client transport: one connection, many calls in flight, replies matched by the
+ * protocol's id. Text messages travel as text frames and bytes as binary frames; what arrives is
+ * delivered as it came (a binary frame as a `Uint8Array`, a text frame as a string).
+ *
+ * It connects on the first send (or on {@link WsClientTransport.connect}). When the connection is
+ * lost, every pending call fails at once with a `TransportError`.
+ */
+export class WsClientTransport implements ClientTransport {
+  /** The server's URL (`ws:` or `wss:`). */
+  readonly url: string;
+  /** The options it was made with. */
+  readonly options: WsClientTransportOptions;
+  readonly #connectTimeout: number;
+  readonly #reconnect: Required<ReconnectOptions> | undefined;
+  readonly #listeners = new Set<ClientTransportListener>();
+  #open: OpenSocket | undefined;
+  #socket: ClientSocket | undefined;
+  #connecting: Promise<ClientSocket> | undefined;
+  // Aborts the connection attempts under way (on close).
+  readonly #attempts = new AbortController();
+  #closed = false;
+
+  constructor(url: string | URL, options: WsClientTransportOptions = {}) {
+    this.url = String(url);
+    this.options = options;
+    this.#connectTimeout = options.connectTimeout ?? defaultConnectTimeout;
+    const { reconnect } = options;
+    this.#reconnect =
+      reconnect === undefined || reconnect === false
+        ? undefined
+        : { ...defaultReconnect, ...(reconnect === true ? {} : reconnect) };
+    setBrand(this, clientTransportBrand);
+  }
+
+  /** `true` while a connection is open. */
+  get connected(): boolean {
+    return this.#socket !== undefined;
+  }
+
+  /** Connects now instead of on the first send; resolves once the connection is open. */
+  async connect(options: { readonly signal?: AbortSignal } = {}): Promise<void> {
+    await this.#waitForSocket(options.signal);
+  }
+
+  /**
+   * Sends one message; resolves `undefined` once the frame is written (Node) or queued (browsers).
+   * Replies arrive through {@link WsClientTransport.subscribe}.
+   */
+  send(message: Message, options?: SendOptions): Promise<undefined> {
+    const socket = this.#socket;
+    if (socket !== undefined && options?.signal?.aborted !== true) return socket.send(message);
+    return this.#sendWhenConnected(message, options?.signal);
+  }
+
+  /** Delivers every incoming message and the loss of the connection to `listener`. */
+  subscribe(listener: ClientTransportListener): () => void {
+    this.#listeners.add(listener);
+    return () => {
+      this.#listeners.delete(listener);
+    };
+  }
+
+  /** Closes the connection (code 1000) and stops reconnecting; pending calls fail. Final. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#attempts.abort(new TransportError('The WebSocket transport is closed'));
+    const socket = this.#socket;
+    this.#socket = undefined;
+    this.#notifyClose(new TransportError('The WebSocket transport was closed'));
+    await socket?.close(1000, '');
+  }
+
+  /**
+   * Chooses how to open connections: `options.WebSocket`, else the global `WebSocket`. The
+   * package's Node entry overrides this to use `ws` in Node.
+   */
+  protected createOpener(): OpenSocket {
+    const { WebSocket = platformWebSocket() } = this.options;
+    if (WebSocket === undefined) {
+      throw new TransportError(
+        'No WebSocket implementation: this runtime has no global WebSocket; pass options.WebSocket',
+      );
+    }
+    return openPlatformSocket(WebSocket, this.url, this.options.protocols);
+  }
+
+  async #sendWhenConnected(message: Message, signal: AbortSignal | undefined): Promise<undefined> {
+    signal?.throwIfAborted();
+    const socket = await this.#waitForSocket(signal);
+    return socket.send(message);
+  }
+
+  // Waits for the shared connection attempt, bounded by connectTimeout and the caller's signal.
+  #waitForSocket(signal: AbortSignal | undefined): Promise<ClientSocket> {
+    if (this.#closed)
+      return Promise.reject(new TransportError('The WebSocket transport is closed'));
+    if (this.#socket !== undefined) return Promise.resolve(this.#socket);
+    const connecting = this.#connect();
+    return new Promise<ClientSocket>((resolve, reject) => {
+      const finish = (): void => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      const onAbort = (): void => {
+        finish();
+        reject(signal?.reason as Error);
+      };
+      const timer = setTimeout(() => {
+        finish();
+        reject(
+          new TransportError(
+            `No WebSocket connection to ${this.url} within ${String(this.#connectTimeout)} ms`,
+          ),
+        );
+      }, this.#connectTimeout);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      connecting.then(
+        (socket) => {
+          finish();
+          resolve(socket);
+        },
+        (error: unknown) => {
+          finish();
+          reject(error);
+        },
+      );
+    });
+  }
+
+  // One round of attempts at a time, shared by every caller that waits for it.
+  #connect(): Promise<ClientSocket> {
+    if (this.#connecting === undefined) {
+      const connecting = this.#attemptAll().finally(() => {
+        if (this.#connecting === connecting) this.#connecting = undefined;
+      });
+      // A background reconnect may fail with nobody waiting: that is not an unhandled rejection.
+      connecting.catch(() => undefined);
+      this.#connecting = connecting;
+    }
+    return this.#connecting;
+  }
+
+  async #attemptAll(): Promise<ClientSocket> {
+    // No WebSocket implementation at all is not worth retrying, and says so itself.
+    const open = (this.#open ??= this.createOpener());
+    const retries = this.#reconnect?.retries ?? 0;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const socket = await this.#attemptOne(open);
+        this.#socket = socket;
+        return socket;
+      } catch (error) {
+        if (this.#closed) throw new TransportError('The WebSocket transport is closed');
+        if (attempt >= retries) {
+          throw new TransportError(
+            `Could not connect to ${this.url}` +
+              (attempt > 0 ? ` (${String(attempt + 1)} attempts)` : ''),
+            { cause: error },
+          );
+        }
+        await this.#backoff(attempt);
+      }
+    }
+  }
+
+  async #attemptOne(open: OpenSocket): Promise<ClientSocket> {
+    const timeout = AbortSignal.timeout(this.#connectTimeout);
+    const signal = AbortSignal.any([this.#attempts.signal, timeout]);
+    // Set once open: a late close event of an older socket must not end a newer one.
+    const opened: { socket?: ClientSocket } = {};
+    const events: SocketEvents = {
+      message: (message) => {
+        for (const listener of this.#listeners) listener.onMessage(message);
+      },
+      close: (code, reason, cause) => {
+        if (opened.socket !== undefined && opened.socket === this.#socket)
+          this.#lost(code, reason, cause);
+      },
+    };
+    const socket = await open(events, signal);
+    opened.socket = socket;
+    if (this.#closed) {
+      await socket.close(1000, '');
+      throw new TransportError('The WebSocket transport is closed');
+    }
+    return socket;
+  }
+
+  #lost(code: number, reason: string, cause: unknown): void {
+    this.#socket = undefined;
+    this.#notifyClose(
+      new TransportError(
+        `WebSocket connection to ${this.url} closed (code ${String(code)}${reason === '' ? '' : `: ${reason}`})`,
+        { cause, data: { code, reason } },
+      ),
+    );
+    if (this.#reconnect !== undefined && !this.#closed) void this.#connect();
+  }
+
+  #notifyClose(error: TransportError): void {
+    for (const listener of [...this.#listeners]) listener.onClose(error);
+  }
+
+  // Exponential backoff with jitter: half the delay fixed, half random, so clients spread out.
+  #backoff(attempt: number): Promise<void> {
+    const { minDelay, maxDelay } = this.#reconnect ?? defaultReconnect;
+    const delay = Math.min(maxDelay, minDelay * 2 ** attempt);
+    const wait = delay / 2 + (Math.random() * delay) / 2;
+    const signal = this.#attempts.signal;
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = (): void => {
+        clearTimeout(timer);
+        reject(signal.reason as Error);
+      };
+      const timer = setTimeout(() => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      }, wait);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+}
+
+function platformWebSocket(): WebSocketConstructor | undefined {
+  return (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
+}
+
+/** Internal: `true` when running in Node (or a runtime that presents itself as Node). */
+export { isNode };

@@ -1,0 +1,299 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
+import type { Duplex } from 'node:stream';
+import {
+  serverTransportBrand,
+  setBrand,
+  TransportError,
+  type Message,
+  type MessageHandler,
+  type ServerTransport,
+  type TransportContext,
+} from '@tinyrpc/core';
+import { WebSocket, WebSocketServer } from 'ws';
+import { batchedSender, type FrameSender } from './batched-sender.ts';
+
+/** Options of {@link WsServerTransport}: `port` for a server of its own, or `server` to attach. */
+export interface WsServerTransportOptions {
+  /** Port of a server of its own; `0` picks a free one (see {@link WsServerTransport.port}). */
+  readonly port?: number;
+  /** Interface of a server of its own. Default `'127.0.0.1'`; `'::'` or `'0.0.0.0'` for all. */
+  readonly host?: string;
+  /**
+   * An `http.Server` or `https.Server` to attach to: WebSocket upgrades at `path` are taken, all
+   * other requests are left to the server (an `HttpServerTransport`, Express…). It is neither
+   * started nor closed by this transport.
+   */
+  readonly server?: HttpServer | HttpsServer;
+  /** The only path whose upgrades are accepted (query ignored). Default: any path. */
+  readonly path?: string;
+  /** Largest incoming message in bytes; a larger one closes its connection with 1009. Default 1 MiB. */
+  readonly maxPayload?: number;
+  /**
+   * Milliseconds between pings; a peer that answered neither the last ping nor sent anything since
+   * is terminated. `0` turns the heartbeat off. Default 30000.
+   */
+  readonly heartbeatInterval?: number;
+  /**
+   * Bytes of replies a peer may leave unread: when more than this from earlier ticks is still
+   * queued for a connection as a reply is due, the peer is not reading and its connection is
+   * terminated (no close frame could get through). Keeps memory bounded. Default 8 MiB.
+   */
+  readonly maxBufferedAmount?: number;
+  /** Accept permessage-deflate compression. Default `false` (it costs CPU and memory per socket). */
+  readonly perMessageDeflate?: boolean;
+  /** Called with errors that have no caller to go to: a handler that rejected. */
+  readonly onError?: (error: unknown) => void;
+}
+
+const defaults = {
+  host: '127.0.0.1',
+  maxPayload: 1024 * 1024,
+  heartbeatInterval: 30_000,
+  maxBufferedAmount: 8 * 1024 * 1024,
+} as const;
+
+/** How long `close()` waits for a peer to answer the close frame before it terminates the socket. */
+const closeWait = 2000;
+
+interface Connection {
+  readonly ws: WebSocket;
+  readonly sender: FrameSender;
+  readonly controller: AbortController;
+  alive: boolean;
+}
+
+/**
+ * A WebSocket server transport: on a port of its own, or attached to an existing `http.Server` at a
+ * path so it shares the port with an HTTP server.
+ *
+ * Every frame, text or binary, is one message; its reply goes back on the same connection, in the
+ * frame type the protocol produced (a string as text, bytes as binary). Messages of one connection
+ * are handled concurrently. The context of each carries `transport: 'ws'`, `remoteAddress`, the
+ * handshake `headers`, a `connectionId`, and a `signal` that aborts when the connection closes.
+ */
+export class WsServerTransport implements ServerTransport {
+  readonly #options: WsServerTransportOptions;
+  readonly #maxBufferedAmount: number;
+  readonly #connections = new Set<Connection>();
+  #wss: WebSocketServer | undefined;
+  #server: HttpServer | HttpsServer | undefined;
+  #heartbeat: ReturnType<typeof setInterval> | undefined;
+  #handler: MessageHandler | undefined;
+  #inFlight = 0;
+  #drained: (() => void) | undefined;
+  #closing: Promise<void> | undefined;
+
+  constructor(options: WsServerTransportOptions) {
+    if (options.server === undefined && options.port === undefined)
+      throw new TypeError('WsServerTransport needs a port (0 for any free one) or a server');
+    if (options.server !== undefined && options.port !== undefined)
+      throw new TypeError('WsServerTransport takes a port or a server, not both');
+    this.#options = options;
+    this.#maxBufferedAmount = options.maxBufferedAmount ?? defaults.maxBufferedAmount;
+    setBrand(this, serverTransportBrand);
+  }
+
+  /** The port connections are accepted on, once listening (the bound one for port 0). */
+  get port(): number | undefined {
+    const address = this.#server?.address();
+    return typeof address === 'object' && address !== null ? address.port : undefined;
+  }
+
+  /** How many connections are open. */
+  get connectionCount(): number {
+    return this.#connections.size;
+  }
+
+  /** Starts accepting connections; resolves once the port is bound (or at once when attached). */
+  async listen(handler: MessageHandler): Promise<void> {
+    if (this.#handler !== undefined) throw new Error('This transport is already listening');
+    if (this.#closing !== undefined) throw new Error('This transport is closed');
+    this.#handler = handler;
+    this.#wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: this.#options.maxPayload ?? defaults.maxPayload,
+      perMessageDeflate: this.#options.perMessageDeflate ?? false,
+      clientTracking: false,
+    });
+    const attached = this.#options.server;
+    const server =
+      attached ??
+      createServer((_request, response) => {
+        response.writeHead(426, { 'content-type': 'text/plain', upgrade: 'websocket' });
+        response.end('This is a WebSocket endpoint\n');
+      });
+    if (attached === undefined) {
+      try {
+        await new Promise<void>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen(this.#options.port, this.#options.host ?? defaults.host, () => {
+            server.off('error', reject);
+            resolve();
+          });
+        });
+      } catch (error) {
+        this.#handler = undefined;
+        throw new TransportError(`Could not listen: ${(error as Error).message}`, {
+          cause: error,
+        });
+      }
+    }
+    this.#server = server;
+    server.on('upgrade', this.#onUpgrade);
+    const interval = this.#options.heartbeatInterval ?? defaults.heartbeatInterval;
+    if (interval > 0) {
+      this.#heartbeat = setInterval(() => {
+        this.#beat();
+      }, interval);
+      this.#heartbeat.unref();
+    }
+  }
+
+  /**
+   * Stops accepting connections and messages, waits for the replies in flight to be sent, then
+   * closes every connection with 1001 (going away). A server of its own is closed too; an attached
+   * one is left running.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    clearInterval(this.#heartbeat);
+    const server = this.#server;
+    server?.off('upgrade', this.#onUpgrade);
+    const own = server !== undefined && server !== this.#options.server;
+    const serverClosed =
+      own && server.listening
+        ? new Promise<void>((resolve) =>
+            server.close(() => {
+              resolve();
+            }),
+          )
+        : Promise.resolve();
+    if (this.#inFlight > 0) {
+      await new Promise<void>((resolve) => {
+        this.#drained = resolve;
+      });
+    }
+    await Promise.all([...this.#connections].map((c) => closeConnection(c.ws)));
+    if (own) server.closeAllConnections();
+    await serverClosed;
+    this.#wss?.close();
+  }
+
+  readonly #onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const { path } = this.#options;
+    if (path !== undefined && pathOf(request.url) !== path) {
+      // Other upgrade listeners of a shared server may take it; when there are none, answer 404.
+      if (this.#server?.listenerCount('upgrade') === 1) refuse(socket, '404 Not Found');
+      return;
+    }
+    if (this.#closing !== undefined) {
+      refuse(socket, '503 Service Unavailable');
+      return;
+    }
+    this.#wss?.handleUpgrade(request, socket, head, (ws) => {
+      this.#accept(ws, request);
+    });
+  };
+
+  #accept(ws: WebSocket, request: IncomingMessage): void {
+    const handler = this.#handler;
+    // A handshake that completed after close() began: close() no longer sees this connection.
+    if (handler === undefined || this.#closing !== undefined) {
+      void closeConnection(ws);
+      return;
+    }
+    const controller = new AbortController();
+    const connection: Connection = { ws, sender: batchedSender(ws), controller, alive: true };
+    const context: TransportContext = Object.freeze({
+      transport: 'ws',
+      remoteAddress: request.socket.remoteAddress,
+      headers: request.headers,
+      connectionId: randomUUID(),
+      signal: controller.signal,
+    });
+    this.#connections.add(connection);
+    const onReply = (reply: Message | undefined): void => {
+      this.#settled();
+      if (reply !== undefined) this.#send(connection, reply);
+    };
+    const onFailure = (error: unknown): void => {
+      this.#settled();
+      this.#options.onError?.(error);
+    };
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      connection.alive = true;
+      if (this.#closing !== undefined) return;
+      this.#inFlight++;
+      handler(
+        isBinary ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : data.toString(),
+        context,
+      ).then(onReply, onFailure);
+    });
+    ws.on('pong', () => {
+      connection.alive = true;
+    });
+    // Protocol errors of a peer (an over-size frame, bad UTF-8): ws closes the connection itself.
+    ws.on('error', () => undefined);
+    ws.once('close', () => {
+      this.#connections.delete(connection);
+      controller.abort(new TransportError('The WebSocket connection closed'));
+    });
+  }
+
+  #send({ ws, sender }: Connection, reply: Message): void {
+    if (ws.readyState !== WebSocket.OPEN) return;
+    // A peer that left this much unread is not reading: drop it before it costs more memory. What
+    // this tick has queued so far does not count: a burst of replies is not the peer's fault.
+    if (sender.backlog > this.#maxBufferedAmount) {
+      ws.terminate();
+      return;
+    }
+    sender.send(reply);
+  }
+
+  #settled(): void {
+    if (--this.#inFlight === 0 && this.#drained !== undefined) this.#drained();
+  }
+
+  #beat(): void {
+    for (const connection of this.#connections) {
+      if (!connection.alive) {
+        connection.ws.terminate();
+      } else {
+        connection.alive = false;
+        connection.ws.ping();
+      }
+    }
+  }
+}
+
+function pathOf(url: string | undefined): string {
+  if (url === undefined) return '/';
+  const query = url.indexOf('?');
+  return query === -1 ? url : url.slice(0, query);
+}
+
+function refuse(socket: Duplex, status: string): void {
+  socket.on('error', () => undefined);
+  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}
+
+function closeConnection(ws: WebSocket): Promise<void> {
+  if (ws.readyState === WebSocket.CLOSED) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(() => {
+      ws.terminate();
+    }, closeWait);
+    ws.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    ws.close(1001, 'Server closing');
+  });
+}

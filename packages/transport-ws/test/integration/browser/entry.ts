@@ -1,0 +1,75 @@
+// The page's script in the browser test, bundled by esbuild for the browser: it imports the packages
+// by name, so the `browser` export condition decides which client it gets.
+import { RpcClient, TransportError } from '@tinyrpc/core';
+import { JsonRpcProtocol } from '@tinyrpc/jsonrpc';
+import { WsClientTransport } from '@tinyrpc/transport-ws';
+
+interface Outcome {
+  readonly ok: boolean;
+  readonly value?: unknown;
+  readonly name?: string;
+  readonly code?: number;
+  readonly message?: string;
+  readonly isTransportError?: boolean;
+}
+
+const settle = (promise: Promise<unknown>): Promise<Outcome> =>
+  promise.then(
+    (value) => ({ ok: true, value }),
+    (error: unknown) => {
+      const e = error as { name?: string; code?: number; message?: string };
+      return {
+        ok: false,
+        name: e.name,
+        code: e.code,
+        message: e.message,
+        isTransportError: TransportError.is(error),
+      };
+    },
+  );
+
+let client: RpcClient | undefined;
+let hanging: Promise<Outcome> | undefined;
+
+async function runCalls(url: string): Promise<Record<string, unknown>> {
+  const types: string[] = [];
+  const rpc = new RpcClient(new JsonRpcProtocol(), new WsClientTransport(url), {
+    trace: (direction, _context, message) => {
+      if (direction === '<--') types.push(typeof message);
+    },
+  });
+  client = rpc;
+  const remote = rpc.getProxy<{ reverse_string(s: string): string }>();
+  return {
+    platformWebSocket: typeof WebSocket,
+    add: await rpc.call('add', [1, 2]),
+    named: await rpc.call('add', { a: 40, b: 2 }),
+    reversed: await remote.reverse_string('Hello, World!'),
+    error: await settle(rpc.call('fail', ['broken in the browser'])),
+    missing: await settle(rpc.call('no_such_method')),
+    batch: await rpc.batch([
+      { method: 'add', params: [1, 1] },
+      { method: 'add', params: [2, 2], oneWay: true },
+      { method: 'reverse_string', params: ['abc'] },
+    ]),
+    concurrent: await Promise.all(
+      Array.from({ length: 50 }, (_, i) => rpc.call<number>('sleep', [50 - i, i])),
+    ),
+    replyTypes: [...new Set(types)],
+  };
+}
+
+function startHanging(): void {
+  hanging = settle(client?.call('sleep', [60_000, 'never']) ?? Promise.resolve());
+}
+
+async function hangingOutcome(): Promise<Outcome | undefined> {
+  return hanging;
+}
+
+async function afterLoss(): Promise<Outcome> {
+  // Without reconnect, the next call opens a new connection.
+  return settle(client?.call('add', [5, 5]) ?? Promise.resolve());
+}
+
+Object.assign(globalThis, { runCalls, startHanging, hangingOutcome, afterLoss });
