@@ -10,20 +10,26 @@
  * import { runProtocolConformance, runTransportConformance } from '@tinyrpc/conformance';
  * import { JsonRpcProtocol } from '@tinyrpc/jsonrpc';
  *
- * runTransportConformance({ describe, it }, {
- *   name: 'memory',
- *   createFixture() {
- *     const { client, server } = createMemoryTransport();
- *     return { server, connect: () => client };
+ * runTransportConformance(
+ *   { describe, it },
+ *   {
+ *     name: 'memory',
+ *     createFixture() {
+ *       const { client, server } = createMemoryTransport();
+ *       return { server, connect: () => client };
+ *     },
+ *     capabilities: { text: true, binary: true },
  *   },
- *   capabilities: { detectsServerGone: true },
- * });
+ * );
  *
- * runProtocolConformance({ describe, it }, {
- *   name: 'JSON-RPC 2.0',
- *   createProtocol: () => new JsonRpcProtocol(),
- *   capabilities: { batch: true, namedParams: true },
- * });
+ * runProtocolConformance(
+ *   { describe, it },
+ *   {
+ *     name: 'JSON-RPC 2.0',
+ *     createProtocol: () => new JsonRpcProtocol(),
+ *     capabilities: { batch: true, namedParams: true },
+ *   },
+ * );
  * ```
  *
  * @packageDocumentation

@@ -81,9 +81,8 @@ export interface TransportConformanceOptions {
    */
   readonly protocol?: () => RpcProtocol;
   /**
-   * Milliseconds one case may take; setup and teardown get as long again. Default 3000, so a case
-   * fails clearly before vitest's default 5 s test timeout would. Raise the runner's timeout above
-   * `2 * timeout` when you raise this.
+   * Milliseconds one case may take before it fails with a message naming what hung; setup and each
+   * teardown step get as long. Default 3000, below vitest's default test timeout of 5 s.
    */
   readonly timeout?: number;
 }
