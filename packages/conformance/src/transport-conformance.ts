@@ -160,8 +160,14 @@ class Harness {
     options: TransportConformanceOptions,
     protocol: () => RpcProtocol,
   ): Promise<Harness> {
-    const harness = new Harness(await options.createFixture(), protocol);
-    await harness.server.serve();
+    const fixture = await options.createFixture();
+    const harness = new Harness(fixture, protocol);
+    try {
+      await harness.server.serve();
+    } catch (error) {
+      await Promise.resolve(fixture.close?.()).catch(() => undefined);
+      throw error;
+    }
     return harness;
   }
 

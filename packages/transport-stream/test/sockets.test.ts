@@ -33,6 +33,7 @@ const aborted: string[] = [];
 function dispatcher(): RpcDispatcher {
   return new RpcDispatcher()
     .add('echo', (value: unknown) => value)
+    .add('repeat', (size: number) => 'x'.repeat(size))
     .add(
       'whoami',
       (context: CallContext) => {
@@ -133,6 +134,24 @@ describe('TCP', () => {
     expect(await small.call('echo', ['after'])).toBe('after');
     // The client that failed connects again on its next call.
     expect(await big.call('echo', ['again'])).toBe('again');
+  });
+
+  it('closes the connection when a reply is over the server limit, failing the call at once', async () => {
+    const { port, errors } = await serve({ port: 0, maxMessageSize: 1000 });
+    const rpc = client(new StreamClientTransport({ port }));
+    const error = await rpc.call('repeat', [5000]).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TransportError);
+    expect(errors.map(String).join()).toMatch(/reply could not be sent.*maxMessageSize/);
+    expect(await rpc.call('repeat', [10])).toBe('x'.repeat(10));
+  });
+
+  it('fails pending calls when a reply is over the client limit', async () => {
+    const { port } = await serve({ port: 0 });
+    const rpc = client(new StreamClientTransport({ port, maxMessageSize: 100 }));
+    const error = await rpc.call('repeat', [1000]).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TransportError);
+    expect(String(error)).toMatch(/over the limit of 100 bytes \(maxMessageSize\)/);
+    expect(rpc.pendingCount).toBe(0);
   });
 
   it('rejects a send over its own limit before writing, keeping the connection', async () => {
