@@ -29,7 +29,7 @@ function nodeTest(
   });
 }
 
-describe('the kit under node:test', () => {
+describe.concurrent('the kit under node:test', () => {
   it('passes the memory transport and the built-in protocol', async () => {
     const result = await nodeTest('test/node-test/kit.mjs');
     expect(result.fail, result.output).toBe(0);

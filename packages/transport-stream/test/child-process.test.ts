@@ -1,6 +1,6 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it, type TestContext } from 'vitest';
 import { RpcClient, TransportError } from '@tinyrpc/core';
 import { JsonRpcProtocol } from '@tinyrpc/jsonrpc';
 import { StreamClientTransport, type Framing } from '@tinyrpc/transport-stream';
@@ -8,14 +8,11 @@ import { StreamClientTransport, type Framing } from '@tinyrpc/transport-stream';
 // The child runs test/fixtures/stdio-server.ts through tsx, reading the workspace's sources
 // (Node 20 cannot run TypeScript by itself).
 const packageDir = fileURLToPath(new URL('..', import.meta.url));
-const children = new Set<ChildProcessWithoutNullStreams>();
-
-afterEach(() => {
-  for (const child of children) child.kill();
-  children.clear();
-});
-
-function startServer(framing: Framing): {
+// Tests run concurrently; each kills its own child when it finishes.
+function startServer(
+  framing: Framing,
+  test: TestContext,
+): {
   child: ChildProcessWithoutNullStreams;
   exited: Promise<number | null>;
   stderr: () => string;
@@ -25,7 +22,9 @@ function startServer(framing: Framing): {
     ['--import', 'tsx', '--conditions=@tinyrpc/source', 'test/fixtures/stdio-server.ts', framing],
     { cwd: packageDir, env: { ...process.env, NODE_OPTIONS: '' } },
   );
-  children.add(child);
+  test.onTestFinished(() => {
+    child.kill();
+  });
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<number | null>((resolve) =>
@@ -46,11 +45,11 @@ function clientOf(child: ChildProcessWithoutNullStreams, framing: Framing): RpcC
   );
 }
 
-describe.each(['content-length', 'newline'] as const)(
+describe.concurrent.each(['content-length', 'newline'] as const)(
   'a child process over stdio, %s framing',
   (framing) => {
-    it('answers many calls in flight, large ones too, in any order', async () => {
-      const { child } = startServer(framing);
+    it('answers many calls in flight, large ones too, in any order', async (test) => {
+      const { child } = startServer(framing, test);
       const client = clientOf(child, framing);
       expect(await client.call('pid')).toBe(child.pid);
       const results = await Promise.all(
@@ -62,8 +61,8 @@ describe.each(['content-length', 'newline'] as const)(
       await client.close();
     });
 
-    it('fails pending and later calls with a TransportError when the child dies', async () => {
-      const { child, exited } = startServer(framing);
+    it('fails pending and later calls with a TransportError when the child dies', async (test) => {
+      const { child, exited } = startServer(framing, test);
       const client = clientOf(child, framing);
       const pending = client.call('delay', [10_000, 'never']).catch((error: unknown) => error);
       expect(await client.call('crash', [3])).toBe('crashing');
@@ -75,9 +74,9 @@ describe.each(['content-length', 'newline'] as const)(
   },
 );
 
-describe('a child process over stdio', () => {
-  it('answers what was asked before its stdin closed, then exits by itself', async () => {
-    const { child, exited, stderr } = startServer('newline');
+describe.concurrent('a child process over stdio', () => {
+  it('answers what was asked before its stdin closed, then exits by itself', async (test) => {
+    const { child, exited, stderr } = startServer('newline', test);
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stdin.end(
@@ -96,8 +95,8 @@ describe('a child process over stdio', () => {
     ]);
   });
 
-  it('exits when the client closes the transport', async () => {
-    const { child, exited } = startServer('content-length');
+  it('exits when the client closes the transport', async (test) => {
+    const { child, exited } = startServer('content-length', test);
     const client = clientOf(child, 'content-length');
     expect(await client.call('add', [2, 3])).toBe(5);
     await client.close();

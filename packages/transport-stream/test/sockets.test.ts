@@ -237,12 +237,12 @@ describe('TCP', () => {
 
   it('ends idle connections on close(), and the client sees it', async () => {
     const { port, transport, server } = await serve({ port: 0 });
-    const rpc = client(new StreamClientTransport({ port }));
-    await rpc.call('echo', [1]);
+    const clientTransport = new StreamClientTransport({ port });
+    await client(clientTransport).call('echo', [1]);
     expect(transport.connectionCount).toBe(1);
     await server.close();
     expect(transport.connectionCount).toBe(0);
-    expect((rpc.transport as StreamClientTransport).connected).toBe(false);
+    await expect.poll(() => clientTransport.connected).toBe(false);
   });
 
   it('closes connections an attached net.Server accepts after close()', async () => {
