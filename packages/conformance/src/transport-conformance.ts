@@ -1,0 +1,654 @@
+import assert from 'node:assert/strict';
+import {
+  isClientTransport,
+  isServerTransport,
+  RemoteError,
+  RpcClient,
+  RpcDispatcher,
+  RpcError,
+  RpcServer,
+  RpcTimeoutError,
+  TransportError,
+  type ClientTransport,
+  type Message,
+  type RpcProtocol,
+  type ServerTransport,
+  type TransportContext,
+} from '@tinyrpc/core';
+import { ConformanceProtocol } from './conformance-protocol.ts';
+import { binaryPayload, payloadDifference, textPayload } from './payloads.ts';
+import { outcome, register, sleep, until, within, type ConformanceRunner } from './runner.ts';
+
+/**
+ * One server transport and a way to connect clients to it, created afresh for every case.
+ *
+ * The kit starts an `RpcServer` on `server` before it calls `connect`, so a server on port 0 knows
+ * its address by then.
+ */
+export interface TransportFixture {
+  /** The server transport under test; the kit serves on it and closes it. */
+  readonly server: ServerTransport;
+  /** Returns a client transport connected to `server`; a new one per call. The kit closes them. */
+  connect(): ClientTransport | Promise<ClientTransport>;
+  /**
+   * Severs every connection abruptly, as a crashed server or a broken network would (destroy the
+   * sockets, kill the peer). Needed when `capabilities.disconnect` is `true`.
+   */
+  disconnect?(): void | Promise<void>;
+  /** Releases whatever else the fixture holds; called last, after the kit closed server and clients. */
+  close?(): void | Promise<void>;
+}
+
+/** What a transport can do; cases it cannot pass are skipped. Every field has a default. */
+export interface TransportCapabilities {
+  /** Carries string messages. Default `true`. */
+  readonly text?: boolean;
+  /** Carries `Uint8Array` messages holding any byte values. Default `true`. */
+  readonly binary?: boolean;
+  /** Runs many calls of one client at once and answers them in any order. Default `true`. */
+  readonly concurrent?: boolean;
+  /** Sends one-way messages (notifications). Default `true`. */
+  readonly notifications?: boolean;
+  /** Serves several clients at once: `connect()` may be called more than once. Default `true`. */
+  readonly multipleClients?: boolean;
+  /**
+   * The largest message, in bytes, the transport carries. Larger round trips are skipped, and a
+   * message one byte over it must fail its call with an `RpcError` (not a timeout). Default `Infinity`.
+   */
+  readonly maxMessageSize?: number;
+  /**
+   * A call after the server closed fails with a `TransportError`; when `false` it may instead end
+   * by its timeout (a broker queue, a callback channel nobody reads). Default `true`.
+   */
+  readonly detectsServerGone?: boolean;
+  /** The fixture has `disconnect()`: pending calls must then fail with a `TransportError`. Default `false`. */
+  readonly disconnect?: boolean;
+  /** After a lost connection, the same client transport connects again on its next call. Default `false`. */
+  readonly reconnect?: boolean;
+}
+
+/** Options of {@link runTransportConformance}. */
+export interface TransportConformanceOptions {
+  /** Names the suite: `transport conformance: <name>`. */
+  readonly name: string;
+  /** Creates a fresh fixture for one case. */
+  readonly createFixture: () => TransportFixture | Promise<TransportFixture>;
+  readonly capabilities?: TransportCapabilities;
+  /**
+   * Creates the protocol used for text and general cases, instead of the built-in
+   * {@link ConformanceProtocol} in text encoding. It must carry string params and results.
+   * Binary cases always use the built-in protocol in binary encoding.
+   */
+  readonly protocol?: () => RpcProtocol;
+  /**
+   * Milliseconds one case may take before it fails with a message naming what hung; setup and each
+   * teardown step get as long. Default 3000, below vitest's default test timeout of 5 s.
+   */
+  readonly timeout?: number;
+}
+
+interface Gate {
+  readonly promise: Promise<void>;
+  open(): void;
+}
+
+const SIZES: readonly [string, number][] = [
+  ['empty', 0],
+  ['1 byte', 1],
+  ['1 kB', 1000],
+  ['64 KiB + 1', 65_537],
+  ['1 MB', 1_000_000],
+];
+
+const byteLength = (message: Message): number =>
+  typeof message === 'string' ? Buffer.byteLength(message) : message.length;
+
+const describeError = (error: unknown): string =>
+  error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+
+/** Everything one case uses: the fixture, an `RpcServer` on it, its clients, and what the methods saw. */
+class Harness {
+  readonly fixture: TransportFixture;
+  readonly server: RpcServer;
+  readonly protocol: () => RpcProtocol;
+  readonly clients: RpcClient[] = [];
+  readonly rawClients: ClientTransport[] = [];
+  /** Errors the clients reported through `onError` (stray or unreadable replies). */
+  readonly strayReplies: RpcError[] = [];
+  readonly contexts: TransportContext[] = [];
+  readonly entered = new Set<string>();
+  readonly notes: unknown[] = [];
+  active = 0;
+  maxActive = 0;
+  serverClosed = false;
+  readonly #gates = new Map<string, Gate>();
+
+  private constructor(fixture: TransportFixture, protocol: () => RpcProtocol) {
+    this.fixture = fixture;
+    this.protocol = protocol;
+    const dispatcher = new RpcDispatcher()
+      .add('echo', (value: unknown) => value)
+      .add('delay', async (ms: number, value: unknown) => {
+        this.active++;
+        this.maxActive = Math.max(this.maxActive, this.active);
+        try {
+          await sleep(ms);
+          return value;
+        } finally {
+          this.active--;
+        }
+      })
+      .add('block', async (key: string, value: unknown) => {
+        this.entered.add(key);
+        await this.#gate(key).promise;
+        return value;
+      })
+      .add('record', (value: unknown) => {
+        this.notes.push(value);
+      })
+      .add('fail', (code: number, message: string, data: unknown) => {
+        throw new RpcError(message, { code, data });
+      });
+    this.server = new RpcServer(fixture.server, protocol(), dispatcher, {
+      trace: (direction, context) => {
+        if (direction === '-->' && context !== undefined) this.contexts.push(context);
+      },
+    });
+  }
+
+  static async start(
+    options: TransportConformanceOptions,
+    protocol: () => RpcProtocol,
+  ): Promise<Harness> {
+    const fixture = await options.createFixture();
+    const harness = new Harness(fixture, protocol);
+    try {
+      await harness.server.serve();
+    } catch (error) {
+      await Promise.resolve(fixture.close?.()).catch(() => undefined);
+      throw error;
+    }
+    return harness;
+  }
+
+  /** A new `RpcClient` on a new client transport of the fixture. */
+  async connect(): Promise<RpcClient> {
+    const transport = await this.fixture.connect();
+    const client = new RpcClient(this.protocol(), transport, {
+      onError: (error) => this.strayReplies.push(error),
+    });
+    this.clients.push(client);
+    return client;
+  }
+
+  /** A new client transport of the fixture, without a client on it. */
+  async connectRaw(): Promise<ClientTransport> {
+    const transport = await this.fixture.connect();
+    this.rawClients.push(transport);
+    return transport;
+  }
+
+  release(key: string): void {
+    this.#gate(key).open();
+  }
+
+  async closeServer(): Promise<void> {
+    this.serverClosed = true;
+    await this.server.close();
+  }
+
+  /** Opens every gate, then closes clients, the server and the fixture; reports the first failure. */
+  async teardown(ms: number): Promise<void> {
+    for (const gate of this.#gates.values()) gate.open();
+    const steps: [string, () => Promise<unknown>][] = [
+      ...this.clients.map((c, i): [string, () => Promise<unknown>] => [
+        `client ${String(i + 1)} close()`,
+        () => c.close(),
+      ]),
+      ...this.rawClients.map((t, i): [string, () => Promise<unknown>] => [
+        `client transport ${String(i + 1)} close()`,
+        async () => t.close?.(),
+      ]),
+    ];
+    if (!this.serverClosed) steps.push(['server close()', () => this.server.close()]);
+    steps.push(['fixture close()', async () => this.fixture.close?.()]);
+    let failure: unknown;
+    for (const [what, step] of steps) {
+      try {
+        await within(step(), ms, `Teardown: ${what}`);
+      } catch (error) {
+        failure ??= error;
+      }
+    }
+    if (failure !== undefined) throw failure as Error;
+  }
+
+  #gate(key: string): Gate {
+    let gate = this.#gates.get(key);
+    if (gate === undefined) {
+      let open!: () => void;
+      const promise = new Promise<void>((resolve) => {
+        open = resolve;
+      });
+      gate = { promise, open };
+      this.#gates.set(key, gate);
+    }
+    return gate;
+  }
+}
+
+/**
+ * Registers the transport conformance cases with a test runner: round trips of many sizes, text
+ * and binary, concurrency, notifications, several clients, draining close, a server that goes away,
+ * a lost connection, abort, timeout, over-size messages and the interface contract.
+ *
+ * Each case creates its own fixture, serves an `RpcServer` on it with test methods, talks to it
+ * through `RpcClient`s, and tears everything down. Assertions use `node:assert/strict`.
+ *
+ * @example
+ * ```ts
+ * import { describe, it } from 'vitest'; // or 'node:test'
+ * runTransportConformance({ describe, it }, { name: 'memory', createFixture });
+ * ```
+ */
+export function runTransportConformance(
+  runner: ConformanceRunner,
+  options: TransportConformanceOptions,
+): void {
+  const capabilities = options.capabilities ?? {};
+  const text = capabilities.text ?? true;
+  const binary = capabilities.binary ?? true;
+  const concurrent = capabilities.concurrent ?? true;
+  const maxMessageSize = capabilities.maxMessageSize ?? Infinity;
+  const timeout = options.timeout ?? 3000;
+  if (!text && !binary) throw new TypeError('A transport must carry text or binary messages');
+
+  const textProtocol = options.protocol ?? (() => new ConformanceProtocol({ encoding: 'text' }));
+  const binaryProtocol = (): RpcProtocol => new ConformanceProtocol({ encoding: 'binary' });
+  const general = text ? textProtocol : binaryProtocol;
+
+  const test = (
+    name: string,
+    enabled: boolean | string,
+    body: (harness: Harness) => Promise<void>,
+    protocol: () => RpcProtocol = general,
+  ): void => {
+    register(runner, name, enabled, async () => {
+      const harness = await within(
+        Harness.start(options, protocol),
+        timeout,
+        'Setup: createFixture() and serve()',
+      );
+      let failure: unknown;
+      try {
+        await within(body(harness), timeout, 'The case');
+      } catch (error) {
+        failure = error;
+      }
+      try {
+        await harness.teardown(timeout);
+      } catch (error) {
+        failure ??= error;
+      }
+      if (failure !== undefined) throw failure as Error;
+    });
+  };
+
+  const fits = (protocol: () => RpcProtocol, payload: unknown): boolean | string => {
+    const size = byteLength(protocol().createRequest('echo', [payload]).serialize());
+    return size <= maxMessageSize || `message of ${String(size)} bytes over maxMessageSize`;
+  };
+
+  runner.describe(`transport conformance: ${options.name}`, () => {
+    test('transports carry their brands', true, async (h) => {
+      assert.ok(
+        isServerTransport(h.fixture.server),
+        'The server transport has no brand: call setBrand(this, serverTransportBrand)',
+      );
+      const transport = await h.connectRaw();
+      assert.ok(
+        isClientTransport(transport),
+        'The client transport has no brand: call setBrand(this, clientTransportBrand)',
+      );
+    });
+
+    test(
+      'send() resolves the reply (request/reply) or undefined and delivers it to subscribe (multiplexed)',
+      true,
+      async (h) => {
+        const transport = await h.connectRaw();
+        const protocol = h.protocol();
+        const request = protocol.createRequest('echo', ['raw']);
+        if (transport.subscribe === undefined) {
+          const reply = await transport.send(request.serialize(), { expectReply: true });
+          assert.notEqual(reply, undefined, 'send() with expectReply resolved no reply');
+          const response = protocol.parseReply(reply as Message);
+          assert.ok(!('batch' in response) && response.result === 'raw', 'Wrong reply');
+          return;
+        }
+        const received: Message[] = [];
+        const stop = transport.subscribe({
+          onMessage: (message) => received.push(message),
+          onClose: () => undefined,
+        });
+        try {
+          const sent = await transport.send(request.serialize(), { expectReply: false });
+          assert.equal(sent, undefined, 'A multiplexed send() must resolve undefined');
+          await until(() => received.length > 0, timeout, 'the reply reached the listener');
+          const response = protocol.parseReply(received[0] as Message);
+          assert.ok(!('batch' in response), 'A batch reply answered a single call');
+          assert.equal(response.id, request.id, 'The reply has another id');
+          assert.equal(response.result, 'raw', 'The reply has another result');
+        } finally {
+          stop();
+        }
+      },
+    );
+
+    for (const [label, size] of SIZES) {
+      const textLoad = textPayload(size);
+      test(
+        `round trip: text, ${label}`,
+        text && fits(textProtocol, textLoad),
+        async (h) => {
+          const client = await h.connect();
+          const difference = payloadDifference(await client.call('echo', [textLoad]), textLoad);
+          assert.equal(
+            difference,
+            undefined,
+            `A ${label} text payload came back changed: ${difference ?? ''}`,
+          );
+        },
+        textProtocol,
+      );
+    }
+    for (const [label, size] of SIZES) {
+      const bytes = binaryPayload(size);
+      test(
+        `round trip: binary, ${label}`,
+        binary && fits(binaryProtocol, bytes),
+        async (h) => {
+          const client = await h.connect();
+          const difference = payloadDifference(await client.call('echo', [bytes]), bytes);
+          assert.equal(
+            difference,
+            undefined,
+            `A ${label} binary payload came back changed: ${difference ?? ''}`,
+          );
+        },
+        binaryProtocol,
+      );
+    }
+
+    test('the handler receives a context object', true, async (h) => {
+      const client = await h.connect();
+      await client.call('echo', [1]);
+      assert.ok(h.contexts.length > 0, 'The server saw no message');
+      for (const context of h.contexts) {
+        assert.equal(typeof context, 'object', 'The context must be an object');
+        assert.notEqual(context, null, 'The context must not be null');
+        if (context.transport !== undefined)
+          assert.equal(typeof context.transport, 'string', 'context.transport must be a string');
+        if (context.signal !== undefined)
+          assert.equal(
+            typeof context.signal.aborted,
+            'boolean',
+            'context.signal must be an AbortSignal',
+          );
+      }
+    });
+
+    test(
+      'an error thrown by a method travels back with its code, message and data',
+      true,
+      async (h) => {
+        const client = await h.connect();
+        const result = await outcome(
+          client.call('fail', [4001, 'Out of stock', { sku: 'a-1', left: 0 }]),
+        );
+        assert.equal(result.ok, false, 'The failing call succeeded');
+        const error = (result as { error: unknown }).error;
+        assert.ok(RemoteError.is(error), `Expected a RemoteError, got ${describeError(error)}`);
+        assert.equal(error.code, 4001);
+        assert.equal(error.message, 'Out of stock');
+        assert.deepEqual(error.data, { sku: 'a-1', left: 0 });
+      },
+    );
+
+    const calls = concurrent ? 100 : 20;
+    test(
+      concurrent
+        ? `${String(calls)} concurrent calls each get their own reply, handled at once`
+        : `${String(calls)} calls made at once each get their own reply`,
+      true,
+      async (h) => {
+        const client = await h.connect();
+        // Random delays make the server answer out of order.
+        const results = await Promise.all(
+          Array.from({ length: calls }, (_, i) =>
+            client.call('delay', [
+              concurrent ? Math.floor(Math.random() * 20) : 0,
+              `reply ${String(i)}`,
+            ]),
+          ),
+        );
+        results.forEach((result, i) => {
+          assert.equal(result, `reply ${String(i)}`, `Call ${String(i)} got another call's reply`);
+        });
+        if (concurrent)
+          assert.ok(
+            h.maxActive > 1,
+            'The server never ran two calls at once: the transport serializes them',
+          );
+        assert.equal(client.pendingCount, 0, 'Calls are left pending');
+      },
+    );
+
+    test('notifications get no reply', capabilities.notifications ?? true, async (h) => {
+      const client = await h.connect();
+      const protocol = h.protocol();
+      const sent = await client.transport.send(
+        protocol.createRequest('record', ['raw'], { oneWay: true }).serialize(),
+        { expectReply: false },
+      );
+      assert.equal(sent, undefined, 'send() with expectReply: false must resolve undefined');
+      await Promise.all(Array.from({ length: 10 }, (_, i) => client.notify('record', [i])));
+      await until(() => h.notes.length === 11, timeout, 'every notification reached the server');
+      // A round trip after them, and a moment more, gives a stray reply time to arrive.
+      assert.equal(await client.call('echo', ['after']), 'after');
+      await sleep(20);
+      assert.deepEqual(
+        h.strayReplies.map(describeError),
+        [],
+        'The client received replies that answer no call (replies to notifications?)',
+      );
+      assert.deepEqual(
+        [...h.notes].sort(),
+        [...Array.from({ length: 10 }, (_, i) => i), 'raw'].sort(),
+        'Notifications were lost or duplicated',
+      );
+    });
+
+    test(
+      'several clients at once each get their own replies',
+      capabilities.multipleClients ?? true,
+      async (h) => {
+        const clients = [await h.connect(), await h.connect(), await h.connect()];
+        await Promise.all(
+          clients.map(async (client, c) => {
+            const results = await Promise.all(
+              Array.from({ length: 20 }, (_, i) =>
+                client.call('delay', [concurrent ? Math.floor(Math.random() * 10) : 0, [c, i]]),
+              ),
+            );
+            results.forEach((result, i) => {
+              assert.deepEqual(
+                result,
+                [c, i],
+                `Client ${String(c)} got a reply meant for another call`,
+              );
+            });
+          }),
+        );
+      },
+    );
+
+    test('server close() finishes in-flight calls before it resolves', true, async (h) => {
+      const client = await h.connect();
+      const call = outcome(client.call('block', ['drain', 'drained']));
+      await until(() => h.entered.has('drain'), timeout, 'the call reached the server');
+      let closed = false;
+      const closing = h.closeServer().then(() => {
+        closed = true;
+      });
+      await sleep(50);
+      assert.equal(closed, false, 'close() resolved while a call was in flight');
+      h.release('drain');
+      const result = await call;
+      assert.ok(
+        result.ok,
+        `The in-flight call was not answered during close(): ${result.ok ? '' : describeError(result.error)}`,
+      );
+      assert.equal(result.value, 'drained');
+      await closing;
+    });
+
+    test(
+      capabilities.detectsServerGone === false
+        ? 'a call after the server closed fails (by its timeout at the latest)'
+        : 'a call after the server closed fails with a TransportError',
+      true,
+      async (h) => {
+        const client = await h.connect();
+        assert.equal(await client.call('echo', ['before']), 'before');
+        await h.closeServer();
+        const result = await outcome(
+          client.call('echo', ['after'], { timeout: Math.floor(timeout / 3) }),
+        );
+        assert.equal(result.ok, false, 'A call after the server closed succeeded');
+        const error = (result as { error: unknown }).error;
+        if (capabilities.detectsServerGone === false) {
+          assert.ok(
+            TransportError.is(error) || RpcTimeoutError.is(error),
+            `Expected a TransportError or RpcTimeoutError, got ${describeError(error)}`,
+          );
+        } else {
+          assert.ok(
+            TransportError.is(error),
+            `Expected a TransportError, got ${describeError(error)}`,
+          );
+        }
+        assert.equal(client.pendingCount, 0, 'The failed call is left pending');
+      },
+    );
+
+    test(
+      'a lost connection fails every pending call with a TransportError',
+      capabilities.disconnect ?? false,
+      async (h) => {
+        assert.equal(
+          typeof h.fixture.disconnect,
+          'function',
+          'capabilities.disconnect is set but the fixture has no disconnect()',
+        );
+        const client = await h.connect();
+        const keys = ['lost 1', 'lost 2', 'lost 3'];
+        const pending = keys.map((key) => outcome(client.call('block', [key, key])));
+        await until(
+          () => keys.every((key) => h.entered.has(key)),
+          timeout,
+          'the calls reached the server',
+        );
+        await h.fixture.disconnect?.();
+        for (const result of await Promise.all(pending)) {
+          assert.equal(result.ok, false, 'A call survived the lost connection');
+          const error = (result as { error: unknown }).error;
+          assert.ok(
+            TransportError.is(error),
+            `Expected a TransportError, got ${describeError(error)}`,
+          );
+        }
+        assert.equal(client.pendingCount, 0, 'Calls are left pending after the lost connection');
+        if (capabilities.reconnect === true) {
+          for (const key of keys) h.release(key);
+          assert.equal(
+            await client.call('echo', ['again']),
+            'again',
+            'The client did not reconnect',
+          );
+        }
+      },
+    );
+
+    test('an aborted call rejects with the reason and leaves nothing pending', true, async (h) => {
+      const client = await h.connect();
+      const controller = new AbortController();
+      const call = outcome(client.call('block', ['abort', 1], { signal: controller.signal }));
+      await until(() => h.entered.has('abort'), timeout, 'the call reached the server');
+      const reason = new Error('stopped by the test');
+      controller.abort(reason);
+      const result = await call;
+      assert.ok(
+        !result.ok && result.error === reason,
+        'The call did not reject with the abort reason',
+      );
+      assert.equal(client.pendingCount, 0, 'The aborted call is left pending');
+      const early = new Error('aborted before the call');
+      const before = await outcome(client.call('echo', [2], { signal: AbortSignal.abort(early) }));
+      assert.ok(
+        !before.ok && before.error === early,
+        'An already aborted signal did not stop the call',
+      );
+      // The late reply to the aborted call must not disturb the next one.
+      h.release('abort');
+      assert.equal(await client.call('echo', ['next']), 'next');
+      assert.equal(client.pendingCount, 0, 'Calls are left pending');
+    });
+
+    test(
+      'a timed-out call rejects with RpcTimeoutError and leaves nothing pending',
+      true,
+      async (h) => {
+        const client = await h.connect();
+        const result = await outcome(client.call('block', ['timeout', 1], { timeout: 50 }));
+        assert.ok(
+          !result.ok && RpcTimeoutError.is(result.error),
+          `Expected an RpcTimeoutError, got ${result.ok ? 'a result' : describeError(result.error)}`,
+        );
+        assert.equal(client.pendingCount, 0, 'The timed-out call is left pending');
+        h.release('timeout');
+        assert.equal(await client.call('echo', ['next']), 'next');
+        assert.equal(client.pendingCount, 0, 'Calls are left pending');
+      },
+    );
+
+    const over = Number.isFinite(maxMessageSize) ? maxMessageSize + 1 : 0;
+    test(
+      'a message over maxMessageSize fails its call clearly',
+      Number.isFinite(maxMessageSize) || 'maxMessageSize is Infinity',
+      async (h) => {
+        const client = await h.connect();
+        const payload = text ? 'x'.repeat(over) : new Uint8Array(over);
+        const result = await outcome(
+          client.call('echo', [payload], { timeout: Math.floor(timeout / 2) }),
+        );
+        assert.equal(result.ok, false, 'An over-size message was carried');
+        const error = (result as { error: unknown }).error;
+        assert.ok(
+          !RpcTimeoutError.is(error),
+          'An over-size message was not rejected: the call only timed out',
+        );
+        assert.ok(RpcError.isRpcError(error), `Expected an RpcError, got ${describeError(error)}`);
+        assert.equal(client.pendingCount, 0, 'The failed call is left pending');
+      },
+    );
+
+    test('close() may be called twice', true, async (h) => {
+      const transport = await h.connectRaw();
+      await transport.close?.();
+      await transport.close?.();
+      await h.closeServer();
+      await h.fixture.server.close();
+    });
+  });
+}

@@ -1,0 +1,110 @@
+import type { MessagePort } from 'node:worker_threads';
+import {
+  clientTransportBrand,
+  serverTransportBrand,
+  setBrand,
+  TransportError,
+  type ClientTransport,
+  type ClientTransportListener,
+  type Message,
+  type MessageHandler,
+  type SendOptions,
+  type ServerTransport,
+} from '@tinyrpc/core';
+
+/** The client's end of a MessageChannel. Multiplexed: replies arrive through `subscribe`. */
+export class PortClientTransport implements ClientTransport {
+  readonly #port: MessagePort;
+  #closed = false;
+
+  constructor(port: MessagePort) {
+    this.#port = port;
+    port.once('close', () => {
+      this.#closed = true;
+    });
+    setBrand(this, clientTransportBrand);
+  }
+
+  async send(message: Message, options: SendOptions = {}): Promise<undefined> {
+    options.signal?.throwIfAborted();
+    if (this.#closed) throw new TransportError('The port is closed');
+    this.#port.postMessage(message);
+    return undefined;
+  }
+
+  subscribe(listener: ClientTransportListener): () => void {
+    const onMessage = (message: Message): void => {
+      listener.onMessage(message);
+    };
+    const onClose = (): void => {
+      listener.onClose(new TransportError('The port was closed'));
+    };
+    this.#port.on('message', onMessage);
+    this.#port.on('close', onClose);
+    return () => {
+      this.#port.off('message', onMessage);
+      this.#port.off('close', onClose);
+    };
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#port.close();
+  }
+}
+
+/** Serves any number of MessagePorts, one per client; each reply goes back on its request's port. */
+export class PortServerTransport implements ServerTransport {
+  readonly #ports = new Set<MessagePort>();
+  readonly #inFlight = new Set<Promise<void>>();
+  #handler: MessageHandler | undefined;
+  #closing = false;
+  #connections = 0;
+
+  constructor() {
+    setBrand(this, serverTransportBrand);
+  }
+
+  /** Serves one client's port (the other end of the client's MessageChannel). */
+  accept(port: MessagePort): void {
+    if (this.#closing) {
+      port.close();
+      return;
+    }
+    const gone = new AbortController();
+    const context = {
+      transport: 'port',
+      connectionId: String(++this.#connections),
+      signal: gone.signal,
+    };
+    this.#ports.add(port);
+    port.on('close', () => {
+      this.#ports.delete(port);
+      gone.abort(new TransportError('The port was closed'));
+    });
+    port.on('message', (message: Message) => {
+      const handler = this.#handler;
+      if (handler === undefined || this.#closing) return;
+      // Handled concurrently: a slow call does not hold up the next one.
+      const done = handler(message, context)
+        .then((reply) => {
+          if (reply !== undefined) port.postMessage(reply);
+        })
+        .catch(() => undefined)
+        .finally(() => this.#inFlight.delete(done));
+      this.#inFlight.add(done);
+    });
+  }
+
+  async listen(handler: MessageHandler): Promise<void> {
+    if (this.#handler !== undefined) throw new Error('Already listening');
+    this.#handler = handler;
+  }
+
+  /** Stops taking messages, sends the replies of calls in flight, then closes every port. */
+  async close(): Promise<void> {
+    this.#closing = true;
+    while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
+    for (const port of this.#ports) port.close();
+  }
+}

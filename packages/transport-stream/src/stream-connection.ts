@@ -1,0 +1,196 @@
+import { Buffer } from 'node:buffer';
+import type { Duplex, Readable, Writable } from 'node:stream';
+import { TransportError, type Message } from '@tinyrpc/core';
+import {
+  createFrameDecoder,
+  encodeFrame,
+  type FrameDecoder,
+  type FramingOptions,
+} from './framing.ts';
+
+/** A readable and a writable stream used as one connection, such as a child process's stdio. */
+export interface StreamPair {
+  readonly readable: Readable;
+  readonly writable: Writable;
+}
+
+/** A byte stream to carry messages: a `Duplex` (a socket) or a {@link StreamPair}. */
+export type ByteStream = Duplex | StreamPair;
+
+/** What a {@link StreamConnection} reports to its owner. */
+export interface ConnectionEvents {
+  onMessage(message: Message): void;
+  /** The peer will send nothing more; writing may still work. */
+  onEnd(): void;
+  /** The connection is unusable; `error` says why when it did not end in order. */
+  onClose(error: TransportError | undefined): void;
+}
+
+// How long end() waits for the peer to close its side before it destroys the stream.
+const END_GRACE_MS = 2000;
+
+const isPair = (stream: ByteStream): stream is StreamPair =>
+  typeof (stream as Partial<StreamPair>).readable === 'object' &&
+  typeof (stream as Partial<StreamPair>).writable === 'object';
+
+const asTransportError = (error: unknown, what: string): TransportError =>
+  error instanceof TransportError
+    ? error
+    : new TransportError(`${what}: ${error instanceof Error ? error.message : String(error)}`, {
+        cause: error,
+      });
+
+/**
+ * Frames messages onto a byte stream and reads them back: the part a client and a server share,
+ * and that one connection carrying calls both ways will share later.
+ */
+export class StreamConnection {
+  readonly #readable: Readable;
+  readonly #writable: Writable;
+  readonly #single: boolean;
+  readonly #decoder: FrameDecoder;
+  readonly #options: FramingOptions;
+  readonly #events: ConnectionEvents;
+  readonly #closeWaiters: (() => void)[] = [];
+  #closed = false;
+  #ended = false;
+  #ending: Promise<void> | undefined;
+  #error: TransportError | undefined;
+
+  constructor(stream: ByteStream, options: FramingOptions, events: ConnectionEvents) {
+    this.#single = !isPair(stream);
+    this.#readable = isPair(stream) ? stream.readable : stream;
+    this.#writable = isPair(stream) ? stream.writable : stream;
+    this.#options = options;
+    this.#events = events;
+    this.#decoder = createFrameDecoder(options);
+    // 'error' listeners stay for good: an error emitted with none would crash the process.
+    this.#readable.on('error', this.#onError);
+    this.#readable.on('data', this.#onData);
+    this.#readable.on('end', this.#onEnd);
+    if (this.#single) {
+      this.#readable.on('close', this.#onClose);
+    } else {
+      this.#readable.on('close', this.#onEnd);
+      this.#writable.on('error', this.#onError);
+      this.#writable.on('close', this.#onClose);
+    }
+  }
+
+  /** `true` once the connection is unusable. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** `true` once end() began or the connection closed: nothing more can be sent. */
+  get ending(): boolean {
+    return this.#closed || this.#ending !== undefined;
+  }
+
+  /** Writes one message; resolves once it is handed to the operating system. */
+  send(message: Message): Promise<void> {
+    if (this.ending)
+      return Promise.reject(this.#error ?? new TransportError('The connection is closed'));
+    let pieces: (string | Uint8Array)[];
+    try {
+      pieces = encodeFrame(message, this.#options);
+    } catch (error) {
+      return Promise.reject(asTransportError(error, 'Cannot frame the message'));
+    }
+    return new Promise<void>((resolve, reject) => {
+      const writable = this.#writable;
+      const last = pieces.length - 1;
+      // Corked until the next tick, so the messages of one tick leave in one write.
+      writable.cork();
+      pieces.forEach((piece, i) => {
+        if (i < last) writable.write(piece);
+        else
+          writable.write(piece, (error) => {
+            if (error) reject(asTransportError(error, 'Writing to the stream failed'));
+            else resolve();
+          });
+      });
+      process.nextTick(() => {
+        writable.uncork();
+      });
+    });
+  }
+
+  /**
+   * Ends the connection in order: resolves once what was sent is flushed. A socket closes when the
+   * peer ends its side too (it is destroyed if the peer has not within a grace period); a stream
+   * pair closes at once.
+   */
+  end(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    this.#ending ??= new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.destroy();
+      }, END_GRACE_MS);
+      timer.unref();
+      this.#closeWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+      this.#writable.end(() => {
+        if (this.#single) {
+          resolve();
+          return;
+        }
+        this.#readable.destroy();
+        this.#finish(undefined);
+      });
+    });
+    return this.#ending;
+  }
+
+  /** Closes the connection at once; `error` is reported as the reason. */
+  destroy(error?: TransportError): void {
+    if (this.#closed) return;
+    this.#error ??= error;
+    this.#readable.destroy();
+    if (!this.#single) this.#writable.destroy();
+    this.#finish(this.#error);
+  }
+
+  #finish(error: TransportError | undefined): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#readable.off('data', this.#onData);
+    this.#events.onClose(error);
+    for (const waiter of this.#closeWaiters.splice(0)) waiter();
+  }
+
+  readonly #onData = (chunk: Buffer | string): void => {
+    let messages: Message[];
+    try {
+      messages = this.#decoder.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+    } catch (error) {
+      this.destroy(asTransportError(error, 'Unreadable frame'));
+      return;
+    }
+    for (const message of messages) {
+      if (this.#closed) return;
+      this.#events.onMessage(message);
+    }
+  };
+
+  readonly #onEnd = (): void => {
+    if (this.#ended) return;
+    this.#ended = true;
+    if (this.#decoder.buffered > 0 && this.#error === undefined) {
+      this.#error = new TransportError(
+        `The stream ended inside a frame (${String(this.#decoder.buffered)} bytes unread)`,
+      );
+    }
+    this.#events.onEnd();
+  };
+
+  readonly #onError = (error: Error): void => {
+    this.destroy(asTransportError(error, 'Stream error'));
+  };
+
+  readonly #onClose = (): void => {
+    this.#finish(this.#error);
+  };
+}

@@ -1,0 +1,110 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { afterAll, describe, it } from 'vitest';
+import { runTransportConformance } from '@tinyrpc/conformance';
+import {
+  StreamClientTransport,
+  StreamServerTransport,
+  type Framing,
+} from '@tinyrpc/transport-stream';
+
+// The limit is lowered so the over-size case is cheap; 1 MB round trips still fit.
+const maxMessageSize = 2 * 1024 * 1024;
+const portOf = (server: StreamServerTransport): number => (server.address as AddressInfo).port;
+
+for (const framing of ['content-length', 'newline'] as const satisfies Framing[]) {
+  const binary = framing === 'content-length';
+
+  runTransportConformance(
+    { describe, it },
+    {
+      name: `stream, TCP port of its own, ${framing} framing`,
+      createFixture() {
+        const server = new StreamServerTransport({ port: 0, framing, maxMessageSize });
+        return {
+          server,
+          connect: () =>
+            new StreamClientTransport({ port: portOf(server), framing, maxMessageSize }),
+        };
+      },
+      capabilities: { binary, maxMessageSize },
+    },
+  );
+
+  runTransportConformance(
+    { describe, it },
+    {
+      name: `stream, in-process stream pair (as stdio), ${framing} framing`,
+      createFixture() {
+        const up = new PassThrough();
+        const down = new PassThrough();
+        return {
+          server: new StreamServerTransport({ stream: { readable: up, writable: down }, framing }),
+          connect: () =>
+            new StreamClientTransport({ stream: { readable: down, writable: up }, framing }),
+          disconnect() {
+            up.destroy();
+            down.destroy();
+          },
+        };
+      },
+      capabilities: { binary, multipleClients: false, disconnect: true },
+    },
+  );
+}
+
+runTransportConformance(
+  { describe, it },
+  {
+    name: 'stream, attached to a net.Server, severed by the test',
+    async createFixture() {
+      const sockets = new Set<Socket>();
+      const netServer = createServer({ allowHalfOpen: true });
+      netServer.on('connection', (socket) => {
+        sockets.add(socket);
+        socket.on('close', () => sockets.delete(socket));
+      });
+      await new Promise<void>((resolve) => netServer.listen(0, '127.0.0.1', resolve));
+      const { port } = netServer.address() as AddressInfo;
+      return {
+        server: new StreamServerTransport({ server: netServer }),
+        connect: () => new StreamClientTransport({ port }),
+        disconnect() {
+          for (const socket of sockets) socket.destroy();
+        },
+        close: () =>
+          new Promise<void>((resolve) => {
+            for (const socket of sockets) socket.destroy();
+            netServer.close(() => {
+              resolve();
+            });
+          }),
+      };
+    },
+    capabilities: { disconnect: true, reconnect: true },
+  },
+);
+
+const socketDir = mkdtempSync(join(tmpdir(), 'tinyrpc-stream-'));
+afterAll(() => {
+  rmSync(socketDir, { recursive: true, force: true });
+});
+let socketCount = 0;
+
+runTransportConformance(
+  { describe, it },
+  {
+    name: 'stream, Unix socket, content-length framing',
+    createFixture() {
+      const path = join(socketDir, `conformance-${String(++socketCount)}.sock`);
+      return {
+        server: new StreamServerTransport({ path, maxMessageSize }),
+        connect: () => new StreamClientTransport({ path, maxMessageSize }),
+      };
+    },
+    capabilities: { maxMessageSize },
+  },
+);
