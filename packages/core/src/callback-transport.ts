@@ -19,21 +19,32 @@ export interface CallbackChannel {
   send(message: Message): void | Promise<void>;
   /** Calls `listener` with every message from the peer; returns a function that unsubscribes. */
   subscribe(listener: (message: Message) => void): () => void;
+  /**
+   * Calls `listener` once when the channel is gone (a port closed, a worker exited); returns a
+   * function that unsubscribes. Optional: without it, a lost peer is noticed only by timeouts.
+   */
+  onClose?(listener: (error?: Error) => void): () => void;
 }
+
+const channelClosed = (cause?: Error): TransportError =>
+  new TransportError('The callback channel closed', cause === undefined ? {} : { cause });
 
 /**
  * A server transport over any send function and message source, like Python tinyrpc's
  * `CallbackServerTransport`. Messages are handled concurrently; replies go out through `send`.
+ * The context's `signal` aborts when the channel reports that it closed.
  */
 export class CallbackServerTransport implements ServerTransport {
   readonly #channel: CallbackChannel;
   readonly #context: TransportContext;
+  readonly #connection = new AbortController();
   readonly #inFlight = new Set<Promise<unknown>>();
   #unsubscribe: (() => void) | undefined;
+  #stopWatching: (() => void) | undefined;
 
   constructor(channel: CallbackChannel, context: TransportContext = { transport: 'callback' }) {
     this.#channel = channel;
-    this.#context = context;
+    this.#context = { ...context, signal: this.#connection.signal };
     setBrand(this, serverTransportBrand);
   }
 
@@ -46,12 +57,17 @@ export class CallbackServerTransport implements ServerTransport {
         .finally(() => this.#inFlight.delete(done));
       this.#inFlight.add(done);
     });
+    this.#stopWatching = this.#channel.onClose?.((error) => {
+      this.#connection.abort(channelClosed(error));
+    });
     return Promise.resolve();
   }
 
   async close(): Promise<void> {
     this.#unsubscribe?.();
     this.#unsubscribe = undefined;
+    this.#stopWatching?.();
+    this.#stopWatching = undefined;
     while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
   }
 }
@@ -78,9 +94,17 @@ export class CallbackClientTransport implements ClientTransport {
   }
 
   subscribe(listener: ClientTransportListener): () => void {
-    return this.#channel.subscribe((message) => {
+    const stopMessages = this.#channel.subscribe((message) => {
       listener.onMessage(message);
     });
+    const stopWatching = this.#channel.onClose?.((error) => {
+      this.#closed = true;
+      listener.onClose(channelClosed(error));
+    });
+    return () => {
+      stopMessages();
+      stopWatching?.();
+    };
   }
 
   close(): Promise<void> {

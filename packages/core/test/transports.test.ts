@@ -172,7 +172,8 @@ describe('callback transports over a MessageChannel', () => {
     const stop = client.subscribe({ onMessage: received.resolve, onClose: () => {} });
     await expect(client.send(new Uint8Array([1, 2, 3]))).resolves.toBeUndefined();
     expect(await received.promise).toEqual(new Uint8Array([1, 2, 3]));
-    expect(seen).toBe(context);
+    expect(seen).toMatchObject(context);
+    expect((seen as { signal?: unknown }).signal).toBeInstanceOf(AbortSignal);
     stop();
     await transport.close();
   });
