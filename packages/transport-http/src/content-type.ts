@@ -33,7 +33,10 @@ const fatalDecoder = new TextDecoder('utf-8', { fatal: true });
  * that is not valid UTF-8 is passed on as bytes, so the protocol answers it as unreadable instead
  * of reading replacement characters.
  */
-export function toMessage(body: Uint8Array, contentType: string | null | undefined): string | Uint8Array {
+export function toMessage(
+  body: Uint8Array,
+  contentType: string | null | undefined,
+): string | Uint8Array {
   if (!isTextContentType(contentType)) return body;
   try {
     return fatalDecoder.decode(body);

@@ -69,7 +69,8 @@ export class HttpClientTransport implements ClientTransport {
   async send(message: Message, options: SendOptions = {}): Promise<Message | undefined> {
     const outer = options.signal;
     outer?.throwIfAborted();
-    if (this.#closing.signal.aborted) throw new TransportError('The HTTP client transport is closed');
+    if (this.#closing.signal.aborted)
+      throw new TransportError('The HTTP client transport is closed');
     const timeout = this.#timeout;
     let timer: ReturnType<typeof setTimeout> | undefined;
     let timeoutSignal: AbortSignal | undefined;
@@ -77,7 +78,9 @@ export class HttpClientTransport implements ClientTransport {
       const controller = new AbortController();
       timeoutSignal = controller.signal;
       timer = setTimeout(() => {
-        controller.abort(new RpcTimeoutError(`HTTP request to ${this.url} timed out after ${String(timeout)} ms`));
+        controller.abort(
+          new RpcTimeoutError(`HTTP request to ${this.url} timed out after ${String(timeout)} ms`),
+        );
       }, timeout);
     }
     const signals = [this.#closing.signal];

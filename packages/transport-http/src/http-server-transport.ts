@@ -9,7 +9,12 @@ import {
   type ServerTransport,
   type TransportContext,
 } from '@tinyrpc/core';
-import { binaryContentType, isTextContentType, jsonContentType, toMessage } from './content-type.ts';
+import {
+  binaryContentType,
+  isTextContentType,
+  jsonContentType,
+  toMessage,
+} from './content-type.ts';
 import { readWebBody } from './read-web-body.ts';
 
 /** Options of {@link HttpServerTransport}. */
@@ -118,7 +123,8 @@ export class HttpServerTransport implements ServerTransport {
           : (request, response) => {
               const url = request.url ?? '/';
               const query = url.indexOf('?');
-              if ((query === -1 ? url : url.slice(0, query)) === path) this.handle(request, response);
+              if ((query === -1 ? url : url.slice(0, query)) === path)
+                this.handle(request, response);
               else this.#plain(response, 404, `Not found: RPC is served at ${path}`);
             },
       );
@@ -211,6 +217,7 @@ export class HttpServerTransport implements ServerTransport {
       size += chunk.length;
       if (size > limit) {
         stop();
+        request.pause();
         this.#tooLarge(response);
         this.#done();
         return;
@@ -342,7 +349,10 @@ export class HttpServerTransport implements ServerTransport {
 
   #refuseMethod(request: IncomingMessage, response: ServerResponse): void {
     if (request.method === 'OPTIONS' && this.#allowOrigin !== undefined) {
-      response.writeHead(204, this.#preflightHeaders(request.headers['access-control-request-headers']));
+      response.writeHead(
+        204,
+        this.#preflightHeaders(request.headers['access-control-request-headers']),
+      );
       response.end();
       return;
     }
@@ -364,13 +374,22 @@ export class HttpServerTransport implements ServerTransport {
 
   #tooLarge(response: ServerResponse): void {
     // The rest of the body stays unread, so the connection cannot carry another request.
-    this.#plain(response, 413, `Payload too large: the limit is ${String(this.maxBodySize)} bytes`, {
-      connection: 'close',
-    });
+    this.#plain(
+      response,
+      413,
+      `Payload too large: the limit is ${String(this.maxBodySize)} bytes`,
+      {
+        connection: 'close',
+      },
+    );
   }
 
   #webTooLarge(): Response {
-    return this.#webPlain(413, `Payload too large: the limit is ${String(this.maxBodySize)} bytes`, true);
+    return this.#webPlain(
+      413,
+      `Payload too large: the limit is ${String(this.maxBodySize)} bytes`,
+      true,
+    );
   }
 
   #unavailable(response: ServerResponse): void {

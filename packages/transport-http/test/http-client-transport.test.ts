@@ -152,7 +152,10 @@ describe('HttpClientTransport', () => {
     expect(error).toMatchObject({ status: 404 });
     expect((error as Error).message).toMatch(/404 Not Found: no RPC here/);
     const client = new RpcClient(new JsonRpcProtocol(), transport);
-    await expect(client.call('x')).rejects.toMatchObject({ name: 'HttpTransportError', status: 404 });
+    await expect(client.call('x')).rejects.toMatchObject({
+      name: 'HttpTransportError',
+      status: 404,
+    });
   });
 
   test('quotes only the start of a long error body', async () => {
@@ -227,7 +230,9 @@ describe('HttpClientTransport', () => {
     const transport = new HttpClientTransport(seen.url);
     const controller = new AbortController();
     const sending = transport.send('{}', { signal: controller.signal });
-    setTimeout(() => controller.abort(new Error('changed my mind')), 50);
+    setTimeout(() => {
+      controller.abort(new Error('changed my mind'));
+    }, 50);
     await expect(sending).rejects.toThrow('changed my mind');
     await expect(transport.send('{}', { signal: controller.signal })).rejects.toThrow(
       'changed my mind',

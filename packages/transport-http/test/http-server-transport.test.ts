@@ -135,7 +135,10 @@ describe('standalone server', () => {
     const { url } = await serve();
     await fc.assert(
       fc.asyncProperty(
-        fc.oneof(fc.uint8Array({ maxLength: 64 }), fc.string({ maxLength: 64 }).map((s) => s)),
+        fc.oneof(
+          fc.uint8Array({ maxLength: 64 }),
+          fc.string({ maxLength: 64 }).map((s) => s),
+        ),
         fc.constantFrom('application/json', 'application/octet-stream', 'text/plain'),
         async (body, contentType) => {
           const response = await post(url, body, contentType);
@@ -297,7 +300,9 @@ describe('standalone server', () => {
     await waitUntil(() => received.includes('"done"'));
     expect(received).toMatch(/connection: close/i);
     await closed;
-    await waitUntil(() => socket.destroyed || socket.readyState === 'closed' || socket.readableEnded);
+    await waitUntil(
+      () => socket.destroyed || socket.readyState === 'closed' || socket.readableEnded,
+    );
     socket.destroy();
   });
 

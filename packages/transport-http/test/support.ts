@@ -11,43 +11,59 @@ export interface Seen {
 }
 
 /** A dispatcher with the methods the tests call. */
-export function testDispatcher(seen: Seen = { contexts: [], notes: [], aborted: [] }): RpcDispatcher {
-  return new RpcDispatcher()
-    .add('reverse_string', (s: string) => [...s].reverse().join(''))
-    .add('add', (a: number, b: number) => a + b, { params: ['a', 'b'] })
-    .add('fail', () => {
-      throw new RpcError('Out of stock', { code: 4001, data: { sku: 'x' } });
-    })
-    .add('note', (text: string) => {
-      seen.notes.push(text);
-    })
-    .add('sleep', (ms: number) => new Promise((resolve) => setTimeout(() => resolve(ms), ms)))
-    .add(
-      'whoami',
-      (context: CallContext) => {
-        seen.contexts.push(context);
-        return {
-          transport: context.transport.transport,
-          remoteAddress: context.transport.remoteAddress,
-          header: (context.transport.headers as Record<string, string>)['x-test'],
-        };
-      },
-      { context: true },
-    )
-    .add(
-      'wait_for_abort',
-      (context: CallContext) =>
-        new Promise((resolve) => {
-          const signal = context.transport.signal as AbortSignal;
-          const timer = setTimeout(() => resolve('not aborted'), 5000);
-          signal.addEventListener('abort', () => {
-            clearTimeout(timer);
-            seen.aborted.push(signal.reason);
-            resolve('aborted');
-          });
-        }),
-      { context: true },
-    );
+export function testDispatcher(
+  seen: Seen = { contexts: [], notes: [], aborted: [] },
+): RpcDispatcher {
+  return (
+    new RpcDispatcher()
+      // Code points, as Python's s[::-1] reverses them.
+      // eslint-disable-next-line @typescript-eslint/no-misused-spread
+      .add('reverse_string', (s: string) => [...s].reverse().join(''))
+      .add('add', (a: number, b: number) => a + b, { params: ['a', 'b'] })
+      .add('fail', () => {
+        throw new RpcError('Out of stock', { code: 4001, data: { sku: 'x' } });
+      })
+      .add('note', (text: string) => {
+        seen.notes.push(text);
+      })
+      .add(
+        'sleep',
+        (ms: number) =>
+          new Promise((resolve) =>
+            setTimeout(() => {
+              resolve(ms);
+            }, ms),
+          ),
+      )
+      .add(
+        'whoami',
+        (context: CallContext) => {
+          seen.contexts.push(context);
+          return {
+            transport: context.transport.transport,
+            remoteAddress: context.transport.remoteAddress,
+            header: (context.transport.headers as Record<string, string>)['x-test'],
+          };
+        },
+        { context: true },
+      )
+      .add(
+        'wait_for_abort',
+        (context: CallContext) =>
+          new Promise((resolve) => {
+            const signal = context.transport.signal as AbortSignal;
+            const timer = setTimeout(() => {
+              resolve('not aborted');
+            }, 5000);
+            signal.addEventListener('abort', () => {
+              clearTimeout(timer);
+              seen.aborted.push(signal.reason);
+              resolve('aborted');
+            });
+          }),
+        { context: true },
+      )
+  );
 }
 
 /** A standalone HTTP JSON-RPC server on an ephemeral port. */
@@ -63,7 +79,9 @@ export async function startServer(
 
 /** A JSON-RPC request text. */
 export const request = (method: string, params: unknown[] = [], id: number | null = 1): string =>
-  JSON.stringify(id === null ? { jsonrpc: '2.0', method, params } : { jsonrpc: '2.0', method, params, id });
+  JSON.stringify(
+    id === null ? { jsonrpc: '2.0', method, params } : { jsonrpc: '2.0', method, params, id },
+  );
 
 /** Sends raw bytes on a fresh TCP connection and resolves with everything received until it closes. */
 export function rawExchange(port: number, data: string, timeoutMs = 3000): Promise<string> {
