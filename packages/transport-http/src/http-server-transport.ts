@@ -45,6 +45,21 @@ type Headers = Record<string, string>;
 
 const textPlain = 'text/plain; charset=utf-8';
 
+const readingKey = Symbol('tinyrpc.http.reading');
+
+/** A request whose body `handle` is reading. */
+type Reading = IncomingMessage & {
+  [readingKey]?:
+    | {
+        readonly transport: HttpServerTransport;
+        readonly handler: MessageHandler;
+        readonly response: ServerResponse;
+        readonly chunks: Buffer[];
+        size: number;
+      }
+    | undefined;
+};
+
 /**
  * Receives messages as HTTP `POST` bodies and answers each with its reply, like Python tinyrpc's
  * `WsgiServerTransport`.
@@ -207,44 +222,49 @@ export class HttpServerTransport implements ServerTransport {
     this.#active++;
     const parsed = (request as { body?: unknown }).body;
     if (parsed !== undefined && request.readableEnded) {
-      this.#answer(handler, request, response, fromParsedBody(parsed, request));
+      void this.#respond(handler, request, response, fromParsedBody(parsed, request));
       return;
     }
-    const limit = this.maxBodySize;
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer): void => {
-      size += chunk.length;
-      if (size > limit) {
-        stop();
-        request.pause();
-        this.#tooLarge(response);
-        this.#done();
-        return;
-      }
-      chunks.push(chunk);
-    };
-    const onEnd = (): void => {
-      stop();
-      const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size);
-      this.#answer(handler, request, response, toMessage(body, request.headers['content-type']));
-    };
-    // The client went away before the body was complete: nobody is left to answer.
-    const onError = (): void => {
-      stop();
-      this.#done();
-    };
-    const stop = (): void => {
-      request.off('data', onData);
-      request.off('end', onEnd);
-      request.off('error', onError);
-      // Keep a listener: an error after this point must not become an unhandled 'error' event.
-      request.on('error', ignore);
-    };
-    request.on('data', onData);
-    request.on('end', onEnd);
-    request.on('error', onError);
+    // The listeners are shared by all requests and find their state on the request: no closures
+    // to allocate per request on the hot path.
+    (request as Reading)[readingKey] = { transport: this, handler, response, chunks: [], size: 0 };
+    request.on('data', HttpServerTransport.#onData);
+    request.on('end', HttpServerTransport.#onEnd);
+    request.on('error', HttpServerTransport.#onError);
   };
+
+  static #onData(this: IncomingMessage, chunk: Buffer): void {
+    const reading = (this as Reading)[readingKey];
+    if (reading === undefined) return;
+    reading.size += chunk.length;
+    if (reading.size <= reading.transport.maxBodySize) {
+      reading.chunks.push(chunk);
+      return;
+    }
+    (this as Reading)[readingKey] = undefined;
+    this.pause();
+    reading.transport.#tooLarge(reading.response);
+    reading.transport.#done();
+  }
+
+  static #onEnd(this: IncomingMessage): void {
+    const reading = (this as Reading)[readingKey];
+    if (reading === undefined) return;
+    (this as Reading)[readingKey] = undefined;
+    const { chunks } = reading;
+    const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, reading.size);
+    const message = toMessage(body, this.headers['content-type']);
+    void reading.transport.#respond(reading.handler, this, reading.response, message);
+  }
+
+  // The client went away before the body was complete: nobody is left to answer. The listener
+  // stays, so later errors of this request never become unhandled 'error' events.
+  static #onError(this: IncomingMessage): void {
+    const reading = (this as Reading)[readingKey];
+    if (reading === undefined) return;
+    (this as Reading)[readingKey] = undefined;
+    reading.transport.#done();
+  }
 
   /**
    * A Fetch API handler, `(request: Request) => Promise<Response>`: `export default { fetch:
@@ -291,30 +311,21 @@ export class HttpServerTransport implements ServerTransport {
     }
   };
 
-  #answer(
+  // Never rejects: whatever happens ends in an answer (or none, when the client is gone).
+  async #respond(
     handler: MessageHandler,
     request: IncomingMessage,
     response: ServerResponse,
     message: Message,
-  ): void {
-    let reply: Promise<Message | undefined>;
+  ): Promise<void> {
     try {
-      reply = handler(message, nodeContext(request, response));
-    } catch (error) {
-      reply = Promise.reject(error);
+      const reply = await handler(message, new NodeHttpContext(request, response));
+      this.#reply(request, response, reply);
+    } catch {
+      this.#plain(response, 500, 'Internal server error');
+    } finally {
+      this.#done();
     }
-    reply.then(
-      (value) => {
-        this.#reply(request, response, value);
-        this.#done();
-      },
-      () => {
-        if (!response.headersSent && !response.destroyed) {
-          this.#plain(response, 500, 'Internal server error');
-        }
-        this.#done();
-      },
-    );
   }
 
   #reply(request: IncomingMessage, response: ServerResponse, reply: Message | undefined): void {
@@ -462,28 +473,43 @@ function fromParsedBody(parsed: unknown, request: IncomingMessage): Message {
   return JSON.stringify(parsed);
 }
 
-// The signal is made on first use only: most methods never look at it.
-function nodeContext(request: IncomingMessage, response: ServerResponse): TransportContext {
-  let controller: AbortController | undefined;
-  return {
-    transport: 'http',
-    remoteAddress: request.socket.remoteAddress,
-    headers: request.headers,
-    get signal(): AbortSignal {
-      if (controller !== undefined) return controller.signal;
-      const created = new AbortController();
-      controller = created;
-      const gone = (): void => {
-        created.abort(new TransportError('The HTTP client went away'));
-      };
-      if (response.writableFinished) return created.signal;
-      if (response.destroyed || request.socket.destroyed) gone();
-      else {
-        response.once('close', () => {
-          if (!response.writableFinished) gone();
-        });
-      }
-      return created.signal;
-    },
-  };
+/**
+ * What `handle` tells a handler about a request. A class rather than an object literal with a
+ * getter: V8 builds literals with accessors slowly, and this runs for every request. `signal` is
+ * made on first use only, since most methods never look at it.
+ */
+class NodeHttpContext implements TransportContext {
+  readonly [key: string]: unknown;
+  readonly transport = 'http';
+  readonly remoteAddress: string | undefined;
+  readonly headers: IncomingMessage['headers'];
+  readonly #request: IncomingMessage;
+  readonly #response: ServerResponse;
+  #controller: AbortController | undefined;
+
+  constructor(request: IncomingMessage, response: ServerResponse) {
+    this.remoteAddress = request.socket.remoteAddress;
+    this.headers = request.headers;
+    this.#request = request;
+    this.#response = response;
+  }
+
+  /** Aborts when the client goes away before its answer was sent. */
+  get signal(): AbortSignal {
+    if (this.#controller !== undefined) return this.#controller.signal;
+    const controller = new AbortController();
+    this.#controller = controller;
+    const response = this.#response;
+    const gone = (): void => {
+      controller.abort(new TransportError('The HTTP client went away'));
+    };
+    if (response.writableFinished) return controller.signal;
+    if (response.destroyed || this.#request.socket.destroyed) gone();
+    else {
+      response.once('close', () => {
+        if (!response.writableFinished) gone();
+      });
+    }
+    return controller.signal;
+  }
 }
