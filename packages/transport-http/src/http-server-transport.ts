@@ -130,7 +130,9 @@ export class HttpServerTransport implements ServerTransport {
     const port = this.#port;
     if (port === undefined) return;
     try {
-      const { createServer } = await import('node:http');
+      // Loaded here, not at the top, so that bundling the package for a browser (for the client)
+      // needs no Node modules.
+      const { createServer } = await import(/* webpackIgnore: true */ 'node:http');
       const path = this.#path;
       const server = createServer(
         path === undefined
@@ -154,6 +156,9 @@ export class HttpServerTransport implements ServerTransport {
           resolve();
         });
       });
+      // Later server errors (a failed accept, say, when out of file descriptors) must not bring the
+      // process down; the server keeps listening.
+      server.on('error', ignore);
       this.#server = server;
       this.#boundPort = (server.address() as AddressInfo).port;
     } catch (cause) {
@@ -230,7 +235,7 @@ export class HttpServerTransport implements ServerTransport {
     (request as Reading)[readingKey] = { transport: this, handler, response, chunks: [], size: 0 };
     request.on('data', HttpServerTransport.#onData);
     request.on('end', HttpServerTransport.#onEnd);
-    request.on('error', HttpServerTransport.#onError);
+    request.on('close', HttpServerTransport.#onClose);
   };
 
   static #onData(this: IncomingMessage, chunk: Buffer): void {
@@ -257,9 +262,9 @@ export class HttpServerTransport implements ServerTransport {
     void reading.transport.#respond(reading.handler, this, reading.response, message);
   }
 
-  // The client went away before the body was complete: nobody is left to answer. The listener
-  // stays, so later errors of this request never become unhandled 'error' events.
-  static #onError(this: IncomingMessage): void {
+  // Closed before the body was complete: the client went away (or someone destroyed the request),
+  // and nobody is left to answer. Without 'error' listeners, Node does not emit the abort error.
+  static #onClose(this: IncomingMessage): void {
     const reading = (this as Reading)[readingKey];
     if (reading === undefined) return;
     (this as Reading)[readingKey] = undefined;

@@ -6,7 +6,8 @@
 // Pool with one keep-alive connection per concurrent caller, posting ready-made JSON-RPC request
 // texts and reading every answer in full. Contenders are measured in interleaved rounds
 // (BENCH_HTTP_ROUNDS, default 2) and the best round of each is reported, which damps the noise of
-// a shared machine.
+// a shared machine. Each server's CPU time per request is printed too: a busy machine changes it far
+// less than it changes throughput and latency.
 import { fork, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -74,6 +75,10 @@ function listen(server: Server): Promise<number> {
 const serving = process.env[serverVariable] as Contender | undefined;
 if (serving !== undefined) {
   const port = await contenders[serving]();
+  process.on('message', () => {
+    const { user, system } = process.cpuUsage();
+    process.send?.({ cpu: user + system });
+  });
   process.send?.({ port });
 }
 
@@ -116,26 +121,47 @@ const texts = Array.from({ length: 1024 }, (_, i) =>
 );
 const headers = { 'content-type': 'application/json' };
 
-async function bench(name: Contender, port: number, concurrency: number): Promise<Result> {
+// Microseconds of CPU the child has used so far.
+function cpuOf(child: ChildProcess): Promise<number> {
+  return new Promise((resolve) => {
+    child.once('message', (message: { cpu: number }) => {
+      resolve(message.cpu);
+    });
+    child.send('cpu');
+  });
+}
+
+interface Measured {
+  readonly result: Result;
+  /** Server CPU microseconds per request. */
+  readonly cpu: number;
+}
+
+async function bench(name: Contender, running: Running, concurrency: number): Promise<Measured> {
+  const { port, child } = running;
   const pool = new Pool(`http://127.0.0.1:${String(port)}`, {
     connections: concurrency,
     pipelining: 1,
   });
   let next = 0;
+  let count = 0;
   const operation = async (): Promise<void> => {
     const response = await pool.request({
       path: '/',
       method: 'POST',
       headers,
-      body: texts[next++ & 1023] as string,
+      body: texts[next++ & 1023],
     });
     const text = await response.body.text();
     if (response.statusCode !== 200 || !text.includes('"result":3')) {
       throw new Error(`${name} answered ${String(response.statusCode)}: ${text}`);
     }
+    count++;
   };
   try {
-    return await measure(name, operation, { concurrency, latencies: true });
+    const before = await cpuOf(child);
+    const result = await measure(name, operation, { concurrency, latencies: true });
+    return { result, cpu: ((await cpuOf(child)) - before) / count };
   } finally {
     await pool.close();
   }
@@ -149,22 +175,38 @@ const scenario = (concurrency: number): Scenario => ({
   async run() {
     const names = Object.keys(contenders) as Contender[];
     const running = new Map<Contender, Running>();
-    const best = new Map<Contender, Result>();
+    const best = new Map<Contender, Measured>();
     try {
       for (const name of names) running.set(name, await startChild(name));
       for (let round = 0; round < rounds; round++) {
         for (const name of names) {
-          const result = await bench(name, (running.get(name) as Running).port, concurrency);
+          const measured = await bench(name, running.get(name) as Running, concurrency);
           const previous = best.get(name);
-          if (previous === undefined || result.opsPerSecond > previous.opsPerSecond) {
-            best.set(name, result);
+          if (
+            previous === undefined ||
+            measured.result.opsPerSecond > previous.result.opsPerSecond
+          ) {
+            best.set(name, {
+              result: measured.result,
+              cpu: Math.min(measured.cpu, previous?.cpu ?? Infinity),
+            });
+          } else {
+            best.set(name, { ...previous, cpu: Math.min(measured.cpu, previous.cpu) });
           }
         }
       }
     } finally {
       await Promise.all([...running.values()].map(stopChild));
     }
-    return names.map((name) => best.get(name) as Result);
+    const baseline = (best.get(names[0] as Contender) as Measured).cpu;
+    console.log(
+      `\nserver CPU per request, concurrency ${String(concurrency)} (least of ${String(rounds)} rounds):`,
+    );
+    for (const name of names) {
+      const { cpu } = best.get(name) as Measured;
+      console.log(`- ${name}: ${cpu.toFixed(1)} µs (${(cpu / baseline).toFixed(2)} × baseline)`);
+    }
+    return names.map((name) => (best.get(name) as Measured).result);
   },
 });
 
