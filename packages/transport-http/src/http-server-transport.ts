@@ -80,8 +80,8 @@ export class HttpServerTransport implements ServerTransport {
   readonly #host: string;
   readonly #path: string | undefined;
   readonly #allowOrigin: string | undefined;
-  readonly #textHeaders: Headers;
-  readonly #textClosingHeaders: Headers;
+  readonly #textHeaders: string[];
+  readonly #textClosingHeaders: string[];
   #handler: MessageHandler | undefined;
   #server: Server | undefined;
   readonly #sockets = new Set<Socket>();
@@ -97,8 +97,9 @@ export class HttpServerTransport implements ServerTransport {
     this.#path = options.path;
     this.maxBodySize = options.maxBodySize ?? defaultMaxBodySize;
     this.#allowOrigin = options.allowOrigin;
-    this.#textHeaders = this.#withCors({ 'content-type': jsonContentType });
-    this.#textClosingHeaders = { ...this.#textHeaders, connection: 'close' };
+    // Flat [name, value, …] lists: the fastest way through writeHead.
+    this.#textHeaders = Object.entries(this.#withCors({ 'content-type': jsonContentType })).flat();
+    this.#textClosingHeaders = [...this.#textHeaders, 'connection', 'close'];
     setBrand(this, serverTransportBrand);
   }
 
@@ -341,8 +342,7 @@ export class HttpServerTransport implements ServerTransport {
       response.end();
     } else if (typeof reply === 'string') {
       const headers = this.#closing ? this.#textClosingHeaders : this.#textHeaders;
-      response.setHeader('content-length', Buffer.byteLength(reply));
-      response.writeHead(200, headers);
+      response.writeHead(200, [...headers, 'content-length', String(Buffer.byteLength(reply))]);
       response.end(reply);
     } else {
       const contentType = replyContentType(reply, request.headers['content-type']);

@@ -51,6 +51,8 @@ describe('standalone server', () => {
     const response = await post(url, request('add', [1, 2]));
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('application/json');
+    expect(response.headers.get('content-length')).toBe('35');
+    expect(response.headers.get('transfer-encoding')).toBeNull();
     expect(await response.json()).toEqual({ jsonrpc: '2.0', id: 1, result: 3 });
   });
 

@@ -5,9 +5,9 @@
 // the event loop with the load generator. One load generator drives every contender: an undici
 // Pool with one keep-alive connection per concurrent caller, posting ready-made JSON-RPC request
 // texts and reading every answer in full. Contenders are measured in interleaved rounds
-// (BENCH_HTTP_ROUNDS, default 2) and the best round of each is reported, which damps the noise of
-// a shared machine. Each server's CPU time per request is printed too: a busy machine changes it far
-// less than it changes throughput and latency.
+// (BENCH_HTTP_ROUNDS, default 3), each round starting with another contender, and the best round
+// of each is reported, which damps the noise of a shared machine. Each server's CPU time per
+// request is printed too: a busy machine changes it less than it changes throughput and latency.
 import { fork, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -167,7 +167,7 @@ async function bench(name: Contender, running: Running, concurrency: number): Pr
   }
 }
 
-const rounds = Number(process.env['BENCH_HTTP_ROUNDS'] ?? '2');
+const rounds = Number(process.env['BENCH_HTTP_ROUNDS'] ?? '3');
 
 const scenario = (concurrency: number): Scenario => ({
   name: `JSON-RPC over HTTP, keep-alive, add(1, 2), concurrency ${String(concurrency)}`,
@@ -179,7 +179,12 @@ const scenario = (concurrency: number): Scenario => ({
     try {
       for (const name of names) running.set(name, await startChild(name));
       for (let round = 0; round < rounds; round++) {
-        for (const name of names) {
+        // Each round starts with the next contender, so none is always first or last.
+        const order = [
+          ...names.slice(round % names.length),
+          ...names.slice(0, round % names.length),
+        ];
+        for (const name of order) {
           const measured = await bench(name, running.get(name) as Running, concurrency);
           const previous = best.get(name);
           if (
