@@ -1,0 +1,306 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createNetServer, type Socket } from 'node:net';
+import { afterEach, describe, expect, test } from 'vitest';
+import {
+  InvalidReplyError,
+  isClientTransport,
+  RpcClient,
+  RpcTimeoutError,
+  TransportError,
+} from '@tinyrpc/core';
+import { JsonRpcProtocol } from '@tinyrpc/jsonrpc';
+import { freePort } from '@tinyrpc/test-helpers';
+import { HttpClientTransport, HttpTransportError } from '../src/index.ts';
+import { startServer } from './support.ts';
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+interface Seen {
+  readonly url: string;
+  readonly requests: { headers: IncomingMessage['headers']; body: Buffer }[];
+  connections: number;
+}
+
+/** A plain node:http server whose answers the test writes. */
+async function httpServer(
+  answer: (request: IncomingMessage, response: ServerResponse, body: Buffer) => void,
+): Promise<Seen> {
+  const sockets = new Set<Socket>();
+  const server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const body = Buffer.concat(chunks);
+      seen.requests.push({ headers: request.headers, body });
+      answer(request, response, body);
+    });
+  });
+  server.on('connection', (socket: Socket) => {
+    seen.connections++;
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  const seen: Seen = { url: `http://127.0.0.1:${String(port)}/rpc`, requests: [], connections: 0 };
+  cleanups.push(
+    () =>
+      new Promise((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(resolve);
+      }),
+  );
+  return seen;
+}
+
+const json = (text: string) => (_: IncomingMessage, response: ServerResponse) => {
+  response.writeHead(200, { 'content-type': 'application/json' });
+  response.end(text);
+};
+
+describe('HttpClientTransport', () => {
+  test('is branded as a client transport', () => {
+    expect(isClientTransport(new HttpClientTransport('http://127.0.0.1:1/'))).toBe(true);
+  });
+
+  test('posts the message and resolves with the reply body as a string', async () => {
+    const seen = await httpServer(json('{"ok":true}'));
+    const transport = new HttpClientTransport(seen.url);
+    expect(await transport.send('{"x":1}')).toBe('{"ok":true}');
+    const [first] = seen.requests;
+    expect(first?.body.toString()).toBe('{"x":1}');
+    expect(first?.headers['content-type']).toBe('application/json');
+  });
+
+  test('sends bytes as application/octet-stream and reads binary replies as bytes', async () => {
+    const seen = await httpServer((request, response, body) => {
+      response.writeHead(200, { 'content-type': 'application/msgpack' });
+      response.end(body);
+    });
+    const transport = new HttpClientTransport(seen.url);
+    const reply = await transport.send(new Uint8Array([0x93, 1, 2, 3]));
+    expect(reply).toBeInstanceOf(Uint8Array);
+    expect(reply).toEqual(new Uint8Array([0x93, 1, 2, 3]));
+    expect(seen.requests[0]?.headers['content-type']).toBe('application/octet-stream');
+  });
+
+  test('decides the reply type by the content type of the answer', async () => {
+    let type: string | undefined = 'text/plain; charset=utf-8';
+    const seen = await httpServer((_, response) => {
+      if (type !== undefined) response.setHeader('content-type', type);
+      response.end('abc');
+    });
+    const transport = new HttpClientTransport(seen.url);
+    expect(await transport.send('x')).toBe('abc');
+    type = 'application/vnd.api+json';
+    expect(await transport.send('x')).toBe('abc');
+    type = 'application/octet-stream';
+    expect(await transport.send('x')).toEqual(new TextEncoder().encode('abc'));
+    type = undefined;
+    expect(await transport.send('x')).toEqual(new TextEncoder().encode('abc'));
+  });
+
+  test('sends custom headers and the contentType option', async () => {
+    const seen = await httpServer(json('{}'));
+    const transport = new HttpClientTransport(seen.url, {
+      headers: { Authorization: 'Bearer t', 'X-Trace': '1' },
+      contentType: 'application/msgpack',
+    });
+    await transport.send('a');
+    await transport.send(new Uint8Array([1]));
+    for (const request of seen.requests) {
+      expect(request.headers['authorization']).toBe('Bearer t');
+      expect(request.headers['x-trace']).toBe('1');
+      expect(request.headers['content-type']).toBe('application/msgpack');
+    }
+  });
+
+  test('uses a Content-Type from headers when no contentType is given', async () => {
+    const seen = await httpServer(json('{}'));
+    const transport = new HttpClientTransport(seen.url, {
+      headers: new Headers({ 'Content-Type': 'application/json-rpc' }),
+    });
+    await transport.send('a');
+    expect(seen.requests[0]?.headers['content-type']).toBe('application/json-rpc');
+  });
+
+  test('keeps the connection alive between calls', async () => {
+    const { transport, server, url } = await startServer();
+    cleanups.push(() => server.close());
+    let connections = 0;
+    transport.server?.on('connection', () => connections++);
+    const client = new RpcClient(new JsonRpcProtocol(), new HttpClientTransport(url));
+    for (let i = 0; i < 50; i++) expect(await client.call('add', [i, 1])).toBe(i + 1);
+    // Node's fetch (undici) may open a second connection when the next call starts in the same tick
+    // as the previous reply was read; after that both are reused. Without keep-alive this were 50.
+    expect(connections).toBeGreaterThanOrEqual(1);
+    expect(connections).toBeLessThanOrEqual(2);
+  });
+
+  test('turns an error status into an HttpTransportError with the status', async () => {
+    const seen = await httpServer((_, response) => {
+      response.writeHead(404, { 'content-type': 'text/plain' });
+      response.end('no RPC here');
+    });
+    const transport = new HttpClientTransport(seen.url);
+    const error = await transport.send('{}').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(HttpTransportError);
+    expect(TransportError.is(error)).toBe(true);
+    expect(error).toMatchObject({ status: 404 });
+    expect((error as Error).message).toMatch(/404 Not Found: no RPC here/);
+    const client = new RpcClient(new JsonRpcProtocol(), transport);
+    await expect(client.call('x')).rejects.toMatchObject({
+      name: 'HttpTransportError',
+      status: 404,
+    });
+  });
+
+  test('quotes only the start of a long error body', async () => {
+    const seen = await httpServer((_, response) => {
+      response.writeHead(500);
+      response.end('e'.repeat(100_000));
+    });
+    const error = await new HttpClientTransport(seen.url).send('{}').catch((e: unknown) => e);
+    expect(error).toMatchObject({ status: 500 });
+    expect((error as Error).message.length).toBeLessThan(400);
+  });
+
+  test('turns a refused connection into an HttpTransportError with the cause', async () => {
+    const port = await freePort();
+    const transport = new HttpClientTransport(`http://127.0.0.1:${String(port)}/`);
+    const error = await transport.send('{}').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(HttpTransportError);
+    expect(error).toMatchObject({ status: undefined });
+    expect((error as Error).message).toMatch(/ECONNREFUSED/);
+    expect((error as Error).cause).toBeInstanceOf(Error);
+  });
+
+  test('turns a reset connection into an HttpTransportError', async () => {
+    const server = createNetServer((socket) => {
+      socket.once('data', () => socket.resetAndDestroy());
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise((resolve) => server.close(resolve)));
+    const { port } = server.address() as { port: number };
+    const error = await new HttpClientTransport(`http://127.0.0.1:${String(port)}/`)
+      .send('{}')
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(HttpTransportError);
+    expect((error as HttpTransportError).status).toBeUndefined();
+    expect((error as Error).cause).toBeDefined();
+  });
+
+  test('turns a body cut short into an HttpTransportError', async () => {
+    const seen = await httpServer((request, response) => {
+      response.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' });
+      response.write('{"partial":', () => {
+        request.socket.destroy();
+      });
+    });
+    const error = await new HttpClientTransport(seen.url).send('{}').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(HttpTransportError);
+  });
+
+  test('fails with RpcTimeoutError after `timeout` and leaves no timer behind', async () => {
+    const seen = await httpServer(() => {
+      // never answers
+    });
+    const transport = new HttpClientTransport(seen.url, { timeout: 100 });
+    const started = Date.now();
+    const error = await transport.send('{}').catch((e: unknown) => e);
+    expect(RpcTimeoutError.is(error)).toBe(true);
+    expect((error as Error).message).toMatch(/timed out after 100 ms/);
+    expect(Date.now() - started).toBeLessThan(2000);
+
+    const quick = await httpServer(json('{}'));
+    const timers = (): number =>
+      process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const before = timers();
+    await new HttpClientTransport(quick.url, { timeout: 60_000 }).send('{}');
+    expect(timers()).toBe(before);
+  });
+
+  test('rejects with the reason of an aborted signal', async () => {
+    const seen = await httpServer(() => {
+      // never answers
+    });
+    const transport = new HttpClientTransport(seen.url);
+    const controller = new AbortController();
+    const sending = transport.send('{}', { signal: controller.signal });
+    setTimeout(() => {
+      controller.abort(new Error('changed my mind'));
+    }, 50);
+    await expect(sending).rejects.toThrow('changed my mind');
+    await expect(transport.send('{}', { signal: controller.signal })).rejects.toThrow(
+      'changed my mind',
+    );
+  });
+
+  test('works with the call timeout of RpcClient', async () => {
+    const seen = await httpServer(() => {
+      // never answers
+    });
+    const client = new RpcClient(new JsonRpcProtocol(), new HttpClientTransport(seen.url));
+    await expect(client.call('x', [], { timeout: 100 })).rejects.toBeInstanceOf(RpcTimeoutError);
+  });
+
+  test('resolves a one-way message once the status arrived, without the body', async () => {
+    const seen = await httpServer((_, response) => {
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.write('{"never":'); // the body never ends
+    });
+    const transport = new HttpClientTransport(seen.url);
+    await expect(transport.send('{}', { expectReply: false })).resolves.toBeUndefined();
+  });
+
+  test('resolves a 204 answer as undefined; RpcClient calls it an invalid reply', async () => {
+    const seen = await httpServer((_, response) => {
+      response.writeHead(204);
+      response.end();
+    });
+    const transport = new HttpClientTransport(seen.url);
+    expect(await transport.send('{}')).toBeUndefined();
+    expect(await transport.send('{}', { expectReply: false })).toBeUndefined();
+    const client = new RpcClient(new JsonRpcProtocol(), transport);
+    await expect(client.call('x')).rejects.toBeInstanceOf(InvalidReplyError);
+    await expect(client.notify('x')).resolves.toBeUndefined();
+  });
+
+  test('reports an error status for one-way messages too', async () => {
+    const seen = await httpServer((_, response) => {
+      response.writeHead(503);
+      response.end('down');
+    });
+    const client = new RpcClient(new JsonRpcProtocol(), new HttpClientTransport(seen.url));
+    await expect(client.notify('x')).rejects.toMatchObject({ status: 503 });
+  });
+
+  test('close() aborts exchanges in flight and refuses later ones', async () => {
+    const seen = await httpServer(() => {
+      // never answers
+    });
+    const transport = new HttpClientTransport(seen.url);
+    const sending = transport.send('{}');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await transport.close();
+    await expect(sending).rejects.toSatisfy((e: unknown) => TransportError.is(e));
+    await expect(transport.send('{}')).rejects.toThrow(/closed/);
+  });
+
+  test('uses the fetch and requestInit it is given', async () => {
+    const seen = await httpServer(json('"ok"'));
+    const calls: RequestInit[] = [];
+    const transport = new HttpClientTransport(new URL(seen.url), {
+      fetch: (input, init) => {
+        calls.push(init ?? {});
+        return fetch(input, init);
+      },
+      requestInit: { redirect: 'error' },
+    });
+    expect(await transport.send('{}')).toBe('"ok"');
+    expect(calls[0]).toMatchObject({ method: 'POST', redirect: 'error', body: '{}' });
+  });
+});
