@@ -1,8 +1,10 @@
 import { readdirSync, existsSync } from 'node:fs';
 import { defineConfig } from 'vitest/config';
 
-// Tests import workspace packages from their sources, so no build is needed to run them.
-const conditions = ['@tinyrpc/source', 'module', 'node', 'import', 'default'];
+// Tests import workspace packages from their sources, so no build is needed to run them. Only our
+// own condition is added: vitest hands these to Node as `--conditions`, where `import` or `module`
+// would make CommonJS dependencies require() the ESM builds of theirs.
+const conditions = ['@tinyrpc/source'];
 
 // One vitest project per package or app that has a test folder: the list follows the folders.
 const projects = ['packages', 'apps', 'tooling'].flatMap((group) =>
@@ -21,8 +23,8 @@ const projects = ['packages', 'apps', 'tooling'].flatMap((group) =>
 );
 
 export default defineConfig({
-  resolve: { conditions },
-  ssr: { resolve: { conditions, externalConditions: ['@tinyrpc/source'] } },
+  resolve: { conditions: [...conditions, 'node'] },
+  ssr: { resolve: { conditions: [...conditions, 'node'], externalConditions: conditions } },
   test: {
     projects,
     testTimeout: 20_000,
