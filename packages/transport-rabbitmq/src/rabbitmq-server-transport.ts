@@ -7,7 +7,7 @@ import {
   type ServerTransport,
   type TransportContext,
 } from '@tinyrpc/core';
-import type { ChannelModel, ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
+import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
 import {
   checkConnectionOptions,
   defaultMaxMessageSize,
@@ -49,6 +49,14 @@ export interface RabbitMqServerTransportOptions extends RabbitMqConnectionOption
    * server: two servers declaring one queue must agree, or the broker refuses the second.
    */
   readonly queueOptions?: Options.AssertQueue;
+  /**
+   * Acknowledge a call only once the broker confirmed its reply (publisher confirms), instead of
+   * right after publishing it on the same channel. Default `false`: the broker handles a channel's
+   * frames in order, so the reply is taken before the acknowledgement either way; confirms add
+   * that a reply the broker failed to take is answered again, at the cost of holding every call
+   * one more round trip.
+   */
+  readonly confirmReplies?: boolean;
   /** Backoff between reconnect attempts, or `false` to stay down after a lost connection. */
   readonly reconnect?: ReconnectOptions | false;
   /**
@@ -76,7 +84,8 @@ export const defaultPrefetch = 64;
 
 interface Session {
   readonly connection: ChannelModel;
-  readonly channel: ConfirmChannel;
+  readonly channel: Channel;
+  readonly confirms: boolean;
   readonly lost: AbortController;
   consumerTag: string | undefined;
   readonly release: () => void;
@@ -88,9 +97,10 @@ interface Session {
  * Python tinyrpc's RabbitMQ transport.
  *
  * Several servers on one queue are competing consumers: calls spread over them. A call is
- * acknowledged only once its reply is confirmed by the broker, so a server that dies mid-call loses
- * nothing: the broker delivers the call again, to another server. A lost connection is reopened
- * with backoff and consuming resumes.
+ * acknowledged only after its reply is published (on the same channel, so the broker takes the
+ * reply first; with `confirmReplies`, only once the broker confirmed it), so a server that dies
+ * mid-call loses nothing: the broker delivers the call again, to another server. A lost connection
+ * is reopened with backoff and consuming resumes.
  */
 export class RabbitMqServerTransport implements ServerTransport {
   /** The queue this server consumes. */
@@ -211,7 +221,7 @@ export class RabbitMqServerTransport implements ServerTransport {
     };
     connection.on('error', onError);
     connection.on('close', onConnectionClose);
-    let channel: ConfirmChannel | undefined;
+    let channel: Channel | undefined;
     const release = (): void => {
       connection.off('error', onError);
       connection.off('close', onConnectionClose);
@@ -219,7 +229,10 @@ export class RabbitMqServerTransport implements ServerTransport {
       channel?.off('close', onChannelClose);
     };
     try {
-      channel = await connection.createConfirmChannel();
+      const confirms = this.#options.confirmReplies === true;
+      channel = confirms
+        ? await connection.createConfirmChannel()
+        : await connection.createChannel();
       channel.on('error', onError);
       channel.on('close', onChannelClose);
       const { queue } = this;
@@ -231,7 +244,14 @@ export class RabbitMqServerTransport implements ServerTransport {
       await channel.prefetch(this.#prefetch);
       if (lost.signal.aborted) throw lost.signal.reason;
       if (this.#closed) throw new TransportError('This server transport is closed');
-      const current: Session = { connection, channel, lost, consumerTag: undefined, release };
+      const current: Session = {
+        connection,
+        channel,
+        confirms,
+        lost,
+        consumerTag: undefined,
+        release,
+      };
       session = current;
       const { consumerTag } = await channel.consume(
         queue,
@@ -244,7 +264,7 @@ export class RabbitMqServerTransport implements ServerTransport {
       this.#session = current;
     } catch (error) {
       release();
-      if (channel !== undefined) await quietly(() => (channel as ConfirmChannel).close());
+      if (channel !== undefined) await quietly(() => (channel as Channel).close());
       if (owned) await quietly(() => connection.close());
       throw new TransportError(`Cannot consume queue "${this.queue}": ${messageOf(error)}`, {
         cause: error,
@@ -356,7 +376,11 @@ export class RabbitMqServerTransport implements ServerTransport {
         if (correlationId !== undefined) options.correlationId = correlationId;
         if (failure !== undefined) options.headers = { [errorHeader]: failure };
         const body = reply === undefined ? Buffer.alloc(0) : toBuffer(reply);
-        await publishConfirmed(channel, replyTo, body, options);
+        if (session.confirms) {
+          await publishConfirmed(channel as ConfirmChannel, replyTo, body, options);
+        } else {
+          channel.publish('', replyTo, body, options);
+        }
       }
       channel.ack(delivery);
     } catch (error) {

@@ -134,9 +134,9 @@ describe.skipIf(!available)('RabbitMQ transport', () => {
     expect(seen).toEqual(['note']);
   });
 
-  it('carries many calls in flight, each matched to its own reply', async () => {
+  it.each([false, true])('carries many calls in flight (confirmReplies: %s)', async (confirm) => {
     const queue = uniqueQueue('many');
-    await startServer({ queue });
+    await startServer({ queue, confirmReplies: confirm });
     const { client, transport } = startClient({ routingKey: queue });
     const calls = Array.from({ length: 300 }, (_, i) => client.call('sleep', [(i * 7) % 20, i]));
     expect(await Promise.all(calls)).toEqual(Array.from({ length: 300 }, (_, i) => i));
