@@ -1,5 +1,11 @@
 import { TransportError, type Message } from '@tinyrpc/core';
-import { connect, type ChannelModel, type Options, type SocketOptions } from 'amqplib';
+import {
+  connect,
+  type Channel,
+  type ChannelModel,
+  type Options,
+  type SocketOptions,
+} from 'amqplib';
 
 /** How a transport reaches the broker: a URL it connects to itself, or a connection you own. */
 export interface RabbitMqConnectionOptions {
@@ -94,5 +100,37 @@ export async function quietly(close: () => Promise<unknown>): Promise<void> {
     await close();
   } catch {
     // Already closed, or the connection under it is gone: nothing left to release.
+  }
+}
+
+/** Milliseconds {@link releaseChannel} waits for the broker before giving up on a clean close. */
+const closeTimeout = 2000;
+
+/**
+ * Closes `channel`, and `connection` when the transport opened it. A broker that does not answer
+ * within two seconds (a silent network) is not waited for: an owned connection's socket is
+ * destroyed, so nothing keeps the process alive.
+ */
+export async function releaseChannel(
+  channel: Channel,
+  connection: ChannelModel,
+  owned: boolean,
+): Promise<void> {
+  const closing = (async () => {
+    await quietly(() => channel.close());
+    if (owned) await quietly(() => connection.close());
+    return false;
+  })();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => {
+      resolve(true);
+    }, closeTimeout);
+  });
+  const late = await Promise.race([closing, timedOut]);
+  clearTimeout(timer);
+  if (late && owned) {
+    // amqplib keeps its socket as `connection.stream`, which its types do not declare.
+    (connection.connection as unknown as { stream?: { destroy(): void } }).stream?.destroy();
   }
 }

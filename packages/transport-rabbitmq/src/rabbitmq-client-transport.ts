@@ -15,6 +15,7 @@ import {
   messageOf,
   openConnection,
   quietly,
+  releaseChannel,
   toBuffer,
   type PublishOptions,
   type RabbitMqConnectionOptions,
@@ -75,6 +76,8 @@ export class RabbitMqClientTransport implements ClientTransport {
   readonly #timeout: number;
   readonly #maxMessageSize: number;
   readonly #pending = new Map<string, Pending>();
+  /** Lost sessions still being closed; `close()` waits for them. */
+  readonly #releasing = new Set<Promise<void>>();
   #session: Promise<Session> | undefined;
   #current: Session | undefined;
   #nextId = 0;
@@ -144,6 +147,7 @@ export class RabbitMqClientTransport implements ClientTransport {
     this.#current = undefined;
     const session = await opening?.catch(() => undefined);
     if (session !== undefined) await this.#release(session);
+    await Promise.all([...this.#releasing]);
   }
 
   #call(session: Session, body: Buffer, signal: AbortSignal | undefined): Promise<Buffer> {
@@ -340,7 +344,9 @@ export class RabbitMqClientTransport implements ClientTransport {
       this.#current = undefined;
       this.#session = undefined;
     }
-    void this.#release(session);
+    const releasing = this.#release(session);
+    this.#releasing.add(releasing);
+    void releasing.finally(() => this.#releasing.delete(releasing));
   }
 
   #failAll(error: TransportError): void {
@@ -350,7 +356,10 @@ export class RabbitMqClientTransport implements ClientTransport {
 
   async #release(session: Session): Promise<void> {
     session.release();
-    await quietly(() => session.channel.close());
-    if (this.#options.connection === undefined) await quietly(() => session.connection.close());
+    await releaseChannel(
+      session.channel,
+      session.connection,
+      this.#options.connection === undefined,
+    );
   }
 }

@@ -15,6 +15,7 @@ import {
   messageOf,
   openConnection,
   quietly,
+  releaseChannel,
   toBuffer,
   type RabbitMqConnectionOptions,
 } from './amqp-connection.ts';
@@ -109,6 +110,8 @@ export class RabbitMqServerTransport implements ServerTransport {
   readonly #prefetch: number;
   readonly #maxMessageSize: number;
   readonly #inFlight = new Set<Promise<void>>();
+  /** Lost sessions still being closed; `close()` waits for them. */
+  readonly #releasing = new Set<Promise<void>>();
   #handler: MessageHandler | undefined;
   #session: Session | undefined;
   #starting: Promise<void> | undefined;
@@ -181,6 +184,7 @@ export class RabbitMqServerTransport implements ServerTransport {
     }
     while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
     if (session !== undefined) await this.#release(session);
+    await Promise.all([...this.#releasing]);
   }
 
   #start(): Promise<void> {
@@ -279,7 +283,9 @@ export class RabbitMqServerTransport implements ServerTransport {
     session.lost.abort(reason);
     session.consumerTag = undefined;
     if (this.#session === session) this.#session = undefined;
-    void this.#release(session);
+    const releasing = this.#release(session);
+    this.#releasing.add(releasing);
+    void releasing.finally(() => this.#releasing.delete(releasing));
     if (this.#closed) return;
     this.#options.onError?.(reason);
     this.#scheduleReconnect();
@@ -312,8 +318,11 @@ export class RabbitMqServerTransport implements ServerTransport {
 
   async #release(session: Session): Promise<void> {
     session.release();
-    await quietly(() => session.channel.close());
-    if (this.#options.connection === undefined) await quietly(() => session.connection.close());
+    await releaseChannel(
+      session.channel,
+      session.connection,
+      this.#options.connection === undefined,
+    );
   }
 
   #deliver(session: Session, delivery: ConsumeMessage | null): void {

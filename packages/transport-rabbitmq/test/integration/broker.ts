@@ -54,3 +54,9 @@ export async function waitUntil(check: () => boolean, timeoutMs = 10_000): Promi
     await sleep(20);
   }
 }
+
+/** Destroys the socket without an error: amqplib does not notice, as with a silent network. */
+export function dropSocketSilently(connection: ChannelModel | undefined): void {
+  if (connection === undefined) throw new Error('no connection to drop');
+  (connection.connection as unknown as { stream: Socket }).stream.destroy();
+}

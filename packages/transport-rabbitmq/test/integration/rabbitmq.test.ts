@@ -25,6 +25,7 @@ import {
   breakConnection,
   brokerAvailable,
   deleteQueues,
+  dropSocketSilently,
   sleep,
   uniqueQueue,
   url,
@@ -407,6 +408,36 @@ describe.skipIf(!available)('RabbitMQ transport', () => {
     expect(runs).toEqual([false, true]);
     expect(errors[0]?.message).toMatch(/Lost the RabbitMQ connection/);
     expect(transport.consuming).toBe(true);
+  });
+
+  it('declares its queue again when it is deleted under it', async () => {
+    const queue = uniqueQueue('deleted');
+    const errors: Error[] = [];
+    const { transport } = await startServer({
+      queue,
+      reconnect: { initialDelay: 20, maxDelay: 200 },
+      onError: (e) => errors.push(e),
+    });
+    const admin = await ownConnection();
+    const channel = await admin.createChannel();
+    await channel.deleteQueue(queue);
+    await waitUntil(() => errors.length > 0);
+    expect(errors[0]?.message).toMatch(/cancelled the consumer/);
+    await waitUntil(() => transport.consuming);
+    const { client } = startClient({ routingKey: queue });
+    expect(await client.call('add', [1, 1])).toBe(2);
+  });
+
+  it('closes within seconds even when the socket died silently', async () => {
+    const queue = uniqueQueue('silent');
+    await startServer({ queue });
+    const { client, transport } = startClient({ routingKey: queue });
+    expect(await client.call('add', [1, 1])).toBe(2);
+    // Destroyed without an error, amqplib does not notice; the broker never answers the close.
+    dropSocketSilently(transport.connection);
+    const started = Date.now();
+    await transport.close();
+    expect(Date.now() - started).toBeLessThan(3500);
   });
 
   it('works on connections the caller owns, and leaves them open', async () => {
