@@ -54,9 +54,13 @@ interface Session {
   readonly release: () => void;
 }
 
+// One call waiting for its reply. Kept closure-free: it is made for every call.
 interface Pending {
-  resolve(reply: Buffer): void;
-  reject(error: unknown): void;
+  readonly resolve: (reply: Buffer) => void;
+  readonly reject: (error: unknown) => void;
+  readonly timer: ReturnType<typeof setTimeout>;
+  readonly signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
 }
 
 /**
@@ -153,34 +157,20 @@ export class RabbitMqClientTransport implements ClientTransport {
   #call(session: Session, body: Buffer, signal: AbortSignal | undefined): Promise<Buffer> {
     const id = String(++this.#nextId);
     return new Promise<Buffer>((resolve, reject) => {
-      const finish = (): void => {
-        this.#pending.delete(id);
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
+      const pending: Pending = {
+        resolve,
+        reject,
+        timer: setTimeout(this.#expire, this.#timeout, id),
+        signal,
+        onAbort: undefined,
       };
-      const onAbort = (): void => {
-        finish();
-        reject(signal?.reason as unknown);
-      };
-      const timer = setTimeout(() => {
-        finish();
-        reject(
-          new RpcTimeoutError(
-            `No reply from RabbitMQ routing key "${this.routingKey}" within ${String(this.#timeout)} ms`,
-          ),
-        );
-      }, this.#timeout);
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.#pending.set(id, {
-        resolve(reply) {
-          finish();
-          resolve(reply);
-        },
-        reject(error) {
-          finish();
-          reject(error);
-        },
-      });
+      if (signal !== undefined) {
+        pending.onAbort = () => {
+          this.#take(id)?.reject(signal.reason);
+        };
+        signal.addEventListener('abort', pending.onAbort, { once: true });
+      }
+      this.#pending.set(id, pending);
       try {
         this.#publish(session, body, {
           replyTo: session.replyTo,
@@ -189,10 +179,31 @@ export class RabbitMqClientTransport implements ClientTransport {
           expiration: this.#timeout,
         });
       } catch (error) {
-        finish();
+        this.#take(id);
         reject(error);
       }
     });
+  }
+
+  readonly #expire = (id: string): void => {
+    this.#take(id)?.reject(
+      new RpcTimeoutError(
+        `No reply from RabbitMQ routing key "${this.routingKey}" within ${String(this.#timeout)} ms`,
+      ),
+    );
+  };
+
+  // Removes a pending call with its timer and abort listener; the caller settles it.
+  #take(id: unknown): Pending | undefined {
+    if (typeof id !== 'string') return undefined;
+    const pending = this.#pending.get(id);
+    if (pending === undefined) return undefined;
+    this.#pending.delete(id);
+    clearTimeout(pending.timer);
+    if (pending.onAbort !== undefined) {
+      pending.signal?.removeEventListener('abort', pending.onAbort);
+    }
+    return pending;
   }
 
   #publish(session: Session, body: Buffer, options: PublishOptions): void {
@@ -299,8 +310,7 @@ export class RabbitMqClientTransport implements ClientTransport {
       headers?: Record<string, unknown>;
     };
     // A reply to a call that ended (timeout, abort) or a second reply after a redelivery: dropped.
-    const pending =
-      typeof correlationId === 'string' ? this.#pending.get(correlationId) : undefined;
+    const pending = this.#take(correlationId);
     if (pending === undefined) return;
     const failure = headers?.[errorHeader];
     if (failure !== undefined) {
@@ -319,8 +329,7 @@ export class RabbitMqClientTransport implements ClientTransport {
 
   #returned(returned: AmqpMessage): void {
     const { correlationId } = returned.properties as { correlationId?: unknown };
-    const pending =
-      typeof correlationId === 'string' ? this.#pending.get(correlationId) : undefined;
+    const pending = this.#take(correlationId);
     if (pending === undefined) return;
     const { exchange, routingKey, replyText } = returned.fields as {
       exchange: string;
@@ -350,8 +359,7 @@ export class RabbitMqClientTransport implements ClientTransport {
   }
 
   #failAll(error: TransportError): void {
-    const calls = [...this.#pending.values()];
-    for (const call of calls) call.reject(error);
+    for (const id of [...this.#pending.keys()]) this.#take(id)?.reject(error);
   }
 
   async #release(session: Session): Promise<void> {

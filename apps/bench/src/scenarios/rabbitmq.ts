@@ -117,7 +117,7 @@ const tinyrpc = (servers: number, confirmReplies = false): Contender => ({
 
 // The machine is shared and the broker is a third process, so throughput drifts within a run:
 // every contender is started first, then measured in interleaved rounds, and the median round counts.
-const rounds = 3;
+const rounds = 5;
 
 const scenario = (
   name: string,
@@ -135,17 +135,33 @@ const scenario = (
         started.push(await contender.start(`tinyrpc-bench-${randomBytes(6).toString('hex')}`));
       }
       const samples: Result[][] = all.map(() => []);
+      // CPU time of this process (client and servers, not the broker) per call: unlike
+      // throughput, it hardly moves when other processes load the machine.
+      const cpu = all.map(() => ({ micros: 0, calls: 0 }));
       for (let round = 0; round < rounds; round++) {
         for (const [index, contender] of all.entries()) {
           const { call } = started[index] as { call: () => Promise<unknown> };
+          const usage = cpu[index] as { micros: number; calls: number };
+          const counted = (): Promise<unknown> => {
+            usage.calls++;
+            return call();
+          };
+          const before = process.cpuUsage();
           samples[index]?.push(
-            await measure(contender.name, call, {
+            await measure(contender.name, counted, {
               concurrency,
               latencies: true,
               duration: durationMs / rounds,
             }),
           );
+          const spent = process.cpuUsage(before);
+          usage.micros += spent.user + spent.system;
         }
+      }
+      console.log(`\nCPU of this process per call, ${name}:`);
+      for (const [index, contender] of all.entries()) {
+        const { micros, calls } = cpu[index] as { micros: number; calls: number };
+        console.log(`- ${contender.name}: ${(micros / calls).toFixed(0)} µs`);
       }
       return samples.map((list) => {
         const sorted = [...list].sort((a, b) => a.opsPerSecond - b.opsPerSecond);
