@@ -93,8 +93,11 @@ export class RabbitMqClientTransport implements ClientTransport {
       throw new TypeError('RabbitMqClientTransport needs a routing key');
     }
     const timeout = options.timeout ?? defaultCallTimeout;
-    if (!(Number.isFinite(timeout) && timeout > 0)) {
-      throw new TypeError('RabbitMqClientTransport: "timeout" must be a positive number');
+    // setTimeout fires at once for delays past 2^31 - 1 ms.
+    if (!(timeout > 0 && timeout <= 2_147_483_647)) {
+      throw new TypeError(
+        'RabbitMqClientTransport: "timeout" must be a positive number of ms, at most 2^31 - 1',
+      );
     }
     const replyTo = (options.replyTo as string | undefined) ?? 'direct';
     if (replyTo !== 'direct' && replyTo !== 'exclusive') {

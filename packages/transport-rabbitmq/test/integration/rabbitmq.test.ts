@@ -90,9 +90,11 @@ describe('options', () => {
     expect(() => new RabbitMqClientTransport({ routingKey: 'q' })).toThrow(TypeError);
     expect(() => new RabbitMqServerTransport({ url, queue: '' })).toThrow(/queue/);
     expect(() => new RabbitMqServerTransport({ url, queue: 'q', prefetch: 0 })).toThrow(/prefetch/);
-    expect(() => new RabbitMqClientTransport({ url, routingKey: 'q', timeout: -1 })).toThrow(
-      /timeout/,
-    );
+    for (const timeout of [-1, 0, Number.NaN, Infinity, 2 ** 31]) {
+      expect(() => new RabbitMqClientTransport({ url, routingKey: 'q', timeout })).toThrow(
+        /timeout/,
+      );
+    }
     expect(
       () => new RabbitMqClientTransport({ url, routingKey: 'q', replyTo: 'bogus' as 'direct' }),
     ).toThrow(/replyTo/);
