@@ -8,6 +8,7 @@ import {
   type TransportContext,
 } from '@tinyrpc/core';
 import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
+import { AckBatcher } from './ack-batcher.ts';
 import {
   checkConnectionOptions,
   defaultMaxMessageSize,
@@ -87,6 +88,7 @@ interface Session {
   readonly connection: ChannelModel;
   readonly channel: Channel;
   readonly confirms: boolean;
+  readonly acks: AckBatcher;
   readonly lost: AbortController;
   consumerTag: string | undefined;
   readonly release: () => void;
@@ -183,6 +185,15 @@ export class RabbitMqServerTransport implements ServerTransport {
       await quietly(() => session.channel.cancel(tag));
     }
     while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
+    // Acknowledgements still batched go out before the channel closes, or the broker would
+    // requeue calls that were answered.
+    if (session !== undefined && !isLost(session)) {
+      try {
+        session.acks.flush();
+      } catch {
+        // The channel closed meanwhile; the broker redelivers the calls.
+      }
+    }
     if (session !== undefined) await this.#release(session);
     await Promise.all([...this.#releasing]);
   }
@@ -252,6 +263,7 @@ export class RabbitMqServerTransport implements ServerTransport {
         connection,
         channel,
         confirms,
+        acks: new AckBatcher(channel),
         lost,
         consumerTag: undefined,
         release,
@@ -281,6 +293,7 @@ export class RabbitMqServerTransport implements ServerTransport {
   #lost(session: Session, reason: TransportError): void {
     if (session.lost.signal.aborted) return;
     session.lost.abort(reason);
+    session.acks.discard();
     session.consumerTag = undefined;
     if (this.#session === session) this.#session = undefined;
     const releasing = this.#release(session);
@@ -365,7 +378,7 @@ export class RabbitMqServerTransport implements ServerTransport {
         );
         if (!session.lost.signal.aborted) {
           try {
-            channel.nack(delivery, false, false);
+            session.acks.nack(delivery, false);
           } catch {
             // The channel closed meanwhile; the broker redelivers the call.
           }
@@ -391,7 +404,7 @@ export class RabbitMqServerTransport implements ServerTransport {
           channel.publish('', replyTo, body, options);
         }
       }
-      channel.ack(delivery);
+      session.acks.ack(delivery);
     } catch (error) {
       if (isLost(session)) return;
       // The broker refused the reply: keep the call so it is answered again.
@@ -399,7 +412,7 @@ export class RabbitMqServerTransport implements ServerTransport {
         new TransportError(`Could not send the reply: ${messageOf(error)}`, { cause: error }),
       );
       try {
-        channel.nack(delivery, false, true);
+        session.acks.nack(delivery, true);
       } catch {
         // The channel closed meanwhile; the broker redelivers the call.
       }

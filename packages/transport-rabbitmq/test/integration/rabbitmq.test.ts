@@ -264,6 +264,26 @@ describe.skipIf(!available)('RabbitMQ transport', () => {
     expect(most).toBe(3);
   });
 
+  it('lets fast calls past a slow one: acknowledgements are not held behind it', async () => {
+    const queue = uniqueQueue('slow-head');
+    await startServer({ queue, prefetch: 4 });
+    const { client } = startClient({ routingKey: queue });
+    let slowDone = false;
+    const slow = client.call('sleep', [1500, 'slow']).then((value) => {
+      slowDone = true;
+      return value;
+    });
+    await sleep(50);
+    // 40 calls through the 3 other slots: each finished call must free its slot at once, so all of
+    // them are answered while the slow call still runs.
+    const fast = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => client.call('sleep', [5, i])),
+    );
+    expect(slowDone).toBe(false);
+    expect(fast).toEqual(Array.from({ length: 40 }, (_, i) => i));
+    expect(await slow).toBe('slow');
+  });
+
   it('answers unreadable requests with a parse error and survives odd messages', async () => {
     const queue = uniqueQueue('garbage');
     await startServer({ queue });
