@@ -1,0 +1,376 @@
+import {
+  clientTransportBrand,
+  RpcTimeoutError,
+  setBrand,
+  TransportError,
+  type ClientTransport,
+  type Message,
+  type SendOptions,
+} from '@tinyrpc/core';
+import type { Channel, ChannelModel, ConsumeMessage, Message as AmqpMessage } from 'amqplib';
+import {
+  checkConnectionOptions,
+  defaultMaxMessageSize,
+  errorHeader,
+  messageOf,
+  openConnection,
+  quietly,
+  releaseChannel,
+  toBuffer,
+  type PublishOptions,
+  type RabbitMqConnectionOptions,
+} from './amqp-connection.ts';
+
+/** Options of {@link RabbitMqClientTransport}. */
+export interface RabbitMqClientTransportOptions extends RabbitMqConnectionOptions {
+  /** Where calls go: the server's queue name when sending through the default exchange. */
+  readonly routingKey: string;
+  /** The exchange calls are published to; default `''`, the default exchange. */
+  readonly exchange?: string;
+  /**
+   * Where replies come back. `'direct'` (default): RabbitMQ's direct reply-to
+   * (`amq.rabbitmq.reply-to`), no queue at all. `'exclusive'`: an exclusive, server-named callback
+   * queue per connection, as Python tinyrpc's client declares.
+   */
+  readonly replyTo?: 'direct' | 'exclusive';
+  /**
+   * Milliseconds a call waits for its reply before failing with `RpcTimeoutError`. Default 30000.
+   * Requests also carry it as their AMQP expiration, so a request nobody took in time is dropped
+   * instead of being answered to nobody.
+   */
+  readonly timeout?: number;
+}
+
+/** Default of {@link RabbitMqClientTransportOptions.timeout}, in milliseconds. */
+export const defaultCallTimeout = 30_000;
+
+const directReplyTo = 'amq.rabbitmq.reply-to';
+
+interface Session {
+  readonly connection: ChannelModel;
+  readonly channel: Channel;
+  readonly replyTo: string;
+  readonly lost: AbortController;
+  readonly release: () => void;
+}
+
+// One call waiting for its reply. Kept closure-free: it is made for every call.
+interface Pending {
+  readonly resolve: (reply: Buffer) => void;
+  readonly reject: (error: unknown) => void;
+  readonly timer: ReturnType<typeof setTimeout>;
+  readonly signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+}
+
+/**
+ * Sends calls to a RabbitMQ queue and resolves each with the reply that carries its
+ * `correlation_id`: many calls in flight on one channel.
+ *
+ * Calls are published `mandatory`, so a call no queue can take fails at once with a
+ * {@link TransportError} ("no route") instead of waiting; every call has a timeout. A lost
+ * connection fails the calls in flight at once; the next call connects again.
+ */
+export class RabbitMqClientTransport implements ClientTransport {
+  /** The routing key calls are published with. */
+  readonly routingKey: string;
+  /** The exchange calls are published to (`''`: the default exchange). */
+  readonly exchange: string;
+  readonly #options: RabbitMqClientTransportOptions;
+  readonly #timeout: number;
+  readonly #maxMessageSize: number;
+  readonly #pending = new Map<string, Pending>();
+  /** Lost sessions still being closed; `close()` waits for them. */
+  readonly #releasing = new Set<Promise<void>>();
+  #session: Promise<Session> | undefined;
+  #current: Session | undefined;
+  #nextId = 0;
+  #closed = false;
+
+  constructor(options: RabbitMqClientTransportOptions) {
+    checkConnectionOptions(options, 'RabbitMqClientTransport');
+    if (typeof options.routingKey !== 'string') {
+      throw new TypeError('RabbitMqClientTransport needs a routing key');
+    }
+    const timeout = options.timeout ?? defaultCallTimeout;
+    // setTimeout fires at once for delays past 2^31 - 1 ms.
+    if (!(timeout > 0 && timeout <= 2_147_483_647)) {
+      throw new TypeError(
+        'RabbitMqClientTransport: "timeout" must be a positive number of ms, at most 2^31 - 1',
+      );
+    }
+    const replyTo = (options.replyTo as string | undefined) ?? 'direct';
+    if (replyTo !== 'direct' && replyTo !== 'exclusive') {
+      throw new TypeError('RabbitMqClientTransport: "replyTo" must be "direct" or "exclusive"');
+    }
+    this.routingKey = options.routingKey;
+    this.exchange = options.exchange ?? '';
+    this.#options = options;
+    this.#timeout = Math.ceil(timeout);
+    this.#maxMessageSize = options.maxMessageSize ?? defaultMaxMessageSize;
+    setBrand(this, clientTransportBrand);
+  }
+
+  /** How many calls wait for their reply. */
+  get pendingCount(): number {
+    return this.#pending.size;
+  }
+
+  /** The connection in use: `undefined` until a call opens one, and after it is lost. */
+  get connection(): ChannelModel | undefined {
+    return this.#current?.connection;
+  }
+
+  /**
+   * Publishes `message`; resolves with the reply, or with `undefined` at once for one-way messages
+   * (`expectReply: false`), which go without `reply_to`.
+   */
+  async send(message: Message, options: SendOptions = {}): Promise<Message | undefined> {
+    const { signal } = options;
+    signal?.throwIfAborted();
+    if (this.#closed) throw new TransportError('This client transport is closed');
+    const body = toBuffer(message);
+    if (body.byteLength > this.#maxMessageSize) {
+      throw new TransportError(
+        `Message of ${String(body.byteLength)} bytes exceeds the limit of ${String(this.#maxMessageSize)}`,
+      );
+    }
+    const session = await this.#connect();
+    signal?.throwIfAborted();
+    if (options.expectReply === false) {
+      this.#publish(session, body, {});
+      return undefined;
+    }
+    return this.#call(session, body, signal);
+  }
+
+  /** Fails the calls in flight with a {@link TransportError} and closes the channel (and the connection it opened). */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#failAll(new TransportError('The client transport was closed'));
+    const opening = this.#session;
+    this.#session = undefined;
+    this.#current = undefined;
+    const session = await opening?.catch(() => undefined);
+    if (session !== undefined) await this.#release(session);
+    await Promise.all([...this.#releasing]);
+  }
+
+  #call(session: Session, body: Buffer, signal: AbortSignal | undefined): Promise<Buffer> {
+    const id = String(++this.#nextId);
+    return new Promise<Buffer>((resolve, reject) => {
+      const pending: Pending = {
+        resolve,
+        reject,
+        timer: setTimeout(this.#expire, this.#timeout, id),
+        signal,
+        onAbort: undefined,
+      };
+      if (signal !== undefined) {
+        pending.onAbort = () => {
+          this.#take(id)?.reject(signal.reason);
+        };
+        signal.addEventListener('abort', pending.onAbort, { once: true });
+      }
+      this.#pending.set(id, pending);
+      try {
+        this.#publish(session, body, {
+          replyTo: session.replyTo,
+          correlationId: id,
+          mandatory: true,
+          expiration: this.#timeout,
+        });
+      } catch (error) {
+        this.#take(id);
+        reject(error);
+      }
+    });
+  }
+
+  readonly #expire = (id: string): void => {
+    this.#take(id)?.reject(
+      new RpcTimeoutError(
+        `No reply from RabbitMQ routing key "${this.routingKey}" within ${String(this.#timeout)} ms`,
+      ),
+    );
+  };
+
+  // Removes a pending call with its timer and abort listener; the caller settles it.
+  #take(id: unknown): Pending | undefined {
+    if (typeof id !== 'string') return undefined;
+    const pending = this.#pending.get(id);
+    if (pending === undefined) return undefined;
+    this.#pending.delete(id);
+    clearTimeout(pending.timer);
+    if (pending.onAbort !== undefined) {
+      pending.signal?.removeEventListener('abort', pending.onAbort);
+    }
+    return pending;
+  }
+
+  #publish(session: Session, body: Buffer, options: PublishOptions): void {
+    try {
+      session.channel.publish(this.exchange, this.routingKey, body, options);
+    } catch (error) {
+      throw new TransportError(`Could not publish to RabbitMQ: ${messageOf(error)}`, {
+        cause: error,
+      });
+    }
+  }
+
+  #connect(): Promise<Session> {
+    if (this.#session === undefined) {
+      const opening = this.#open();
+      this.#session = opening;
+      // A failed attempt is forgotten, so the next call tries again.
+      opening.catch(() => {
+        if (this.#session === opening) this.#session = undefined;
+      });
+    }
+    return this.#session;
+  }
+
+  async #open(): Promise<Session> {
+    const owned = this.#options.connection === undefined;
+    const connection = owned ? await openConnection(this.#options) : this.#options.connection;
+    const lost = new AbortController();
+    let session: Session | undefined;
+    const onClose = (error?: Error): void => {
+      const reason = new TransportError(
+        error === undefined
+          ? 'Lost the RabbitMQ channel'
+          : `Lost the connection to RabbitMQ: ${error.message}`,
+        { cause: error },
+      );
+      if (session !== undefined) this.#lost(session, reason);
+      else lost.abort(reason);
+    };
+    // A dying connection closes its channels first; wait a tick so the connection's own close
+    // (with its cause) is the one reported.
+    const onChannelClose = (): void => {
+      queueMicrotask(() => {
+        onClose();
+      });
+    };
+    const onError = (): void => {
+      // Reported through 'close', which always follows; a listener keeps the emitter from throwing.
+    };
+    const onReturn = (returned: AmqpMessage): void => {
+      this.#returned(returned);
+    };
+    let channel: Channel | undefined;
+    const release = (): void => {
+      connection.off('error', onError);
+      connection.off('close', onClose);
+      channel?.off('error', onError);
+      channel?.off('close', onChannelClose);
+      channel?.off('return', onReturn);
+    };
+    connection.on('error', onError);
+    connection.on('close', onClose);
+    try {
+      channel = await connection.createChannel();
+      channel.on('error', onError);
+      channel.on('close', onChannelClose);
+      channel.on('return', onReturn);
+      let replyTo = directReplyTo;
+      if (this.#options.replyTo === 'exclusive') {
+        ({ queue: replyTo } = await channel.assertQueue('', { exclusive: true, autoDelete: true }));
+      }
+      // Direct reply-to demands the consumer exist, on this channel, before the first publish.
+      await channel.consume(
+        replyTo,
+        (delivery) => {
+          if (delivery !== null) this.#reply(delivery);
+          // The broker cancelled the reply consumer: no reply can arrive on this channel any more.
+          else if (session !== undefined) {
+            this.#lost(session, new TransportError('The broker cancelled the reply consumer'));
+          }
+        },
+        { noAck: true },
+      );
+      if (lost.signal.aborted) throw lost.signal.reason;
+      if (this.#closed) throw new TransportError('This client transport is closed');
+      session = { connection, channel, replyTo, lost, release };
+      this.#current = session;
+      return session;
+    } catch (error) {
+      release();
+      if (channel !== undefined) await quietly(() => (channel as Channel).close());
+      if (owned) await quietly(() => connection.close());
+      throw TransportError.is(error)
+        ? error
+        : new TransportError(`Cannot open a RabbitMQ channel: ${messageOf(error)}`, {
+            cause: error,
+          });
+    }
+  }
+
+  #reply(delivery: ConsumeMessage): void {
+    const { correlationId, headers } = delivery.properties as {
+      correlationId?: unknown;
+      headers?: Record<string, unknown>;
+    };
+    // A reply to a call that ended (timeout, abort) or a second reply after a redelivery: dropped.
+    const pending = this.#take(correlationId);
+    if (pending === undefined) return;
+    const failure = headers?.[errorHeader];
+    if (failure !== undefined) {
+      const reason = typeof failure === 'string' ? failure : 'no reason given';
+      pending.reject(new TransportError(`The server could not take the call: ${reason}`));
+    } else if (delivery.content.byteLength > this.#maxMessageSize) {
+      pending.reject(
+        new TransportError(
+          `Reply of ${String(delivery.content.byteLength)} bytes exceeds the limit of ${String(this.#maxMessageSize)}`,
+        ),
+      );
+    } else {
+      pending.resolve(delivery.content);
+    }
+  }
+
+  #returned(returned: AmqpMessage): void {
+    const { correlationId } = returned.properties as { correlationId?: unknown };
+    const pending = this.#take(correlationId);
+    if (pending === undefined) return;
+    const { exchange, routingKey, replyText } = returned.fields as {
+      exchange: string;
+      routingKey: string;
+      replyText?: string;
+    };
+    const where = exchange === '' ? 'the default exchange' : `exchange "${exchange}"`;
+    pending.reject(
+      new TransportError(
+        `No route: no queue takes routing key "${routingKey}" on ${where} (${replyText ?? 'NO_ROUTE'})`,
+      ),
+    );
+  }
+
+  #lost(session: Session, reason: TransportError): void {
+    if (session.lost.signal.aborted) return;
+    session.lost.abort(reason);
+    // Every pending call was published on this session: none of their replies can arrive now.
+    this.#failAll(reason);
+    if (this.#current === session) {
+      this.#current = undefined;
+      this.#session = undefined;
+    }
+    const releasing = this.#release(session);
+    this.#releasing.add(releasing);
+    void releasing.finally(() => this.#releasing.delete(releasing));
+  }
+
+  #failAll(error: TransportError): void {
+    for (const id of [...this.#pending.keys()]) this.#take(id)?.reject(error);
+  }
+
+  async #release(session: Session): Promise<void> {
+    session.release();
+    await releaseChannel(
+      session.channel,
+      session.connection,
+      this.#options.connection === undefined,
+    );
+  }
+}

@@ -1,0 +1,449 @@
+import {
+  serverTransportBrand,
+  setBrand,
+  TransportError,
+  type Message,
+  type MessageHandler,
+  type ServerTransport,
+  type TransportContext,
+} from '@tinyrpc/core';
+import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
+import { AckBatcher } from './ack-batcher.ts';
+import {
+  checkConnectionOptions,
+  defaultMaxMessageSize,
+  errorHeader,
+  messageOf,
+  openConnection,
+  quietly,
+  releaseChannel,
+  toBuffer,
+  type RabbitMqConnectionOptions,
+} from './amqp-connection.ts';
+
+/** Backoff of {@link RabbitMqServerTransport} between attempts to reconnect. */
+export interface ReconnectOptions {
+  /** Milliseconds before the first attempt; doubled after each failure. Default 100. */
+  readonly initialDelay?: number;
+  /** Longest wait between attempts, in milliseconds. Default 5000. */
+  readonly maxDelay?: number;
+}
+
+/** Options of {@link RabbitMqServerTransport}. */
+export interface RabbitMqServerTransportOptions extends RabbitMqConnectionOptions {
+  /** The queue to declare and consume; clients send to it by this name. */
+  readonly queue: string;
+  /**
+   * An existing exchange to bind the queue to, with the queue's name as binding key (or
+   * `bindingKey`). Without it, clients reach the queue through the default exchange, as Python
+   * tinyrpc's do. Replies always go through the default exchange.
+   */
+  readonly exchange?: string;
+  /** The binding key used with `exchange`; default: the queue's name. */
+  readonly bindingKey?: string;
+  /**
+   * How many calls this server holds unacknowledged at once (AMQP prefetch). Default 64. Calls
+   * beyond it stay in the queue for other servers.
+   */
+  readonly prefetch?: number;
+  /**
+   * How the queue is declared. Default `{ durable: false }`, the declaration of Python tinyrpc's
+   * server: two servers declaring one queue must agree, or the broker refuses the second.
+   */
+  readonly queueOptions?: Options.AssertQueue;
+  /**
+   * Acknowledge a call only once the broker confirmed its reply (publisher confirms), instead of
+   * right after publishing it on the same channel. Default `false`: the broker handles a channel's
+   * frames in order, so the reply is taken before the acknowledgement either way; confirms add
+   * that a reply the broker failed to take is answered again, at the cost of holding every call
+   * one more round trip.
+   */
+  readonly confirmReplies?: boolean;
+  /** Backoff between reconnect attempts, or `false` to stay down after a lost connection. */
+  readonly reconnect?: ReconnectOptions | false;
+  /**
+   * Called with what cannot be thrown to a caller: a lost connection, a failed reconnect attempt, a
+   * handler that rejected.
+   */
+  readonly onError?: (error: Error) => void;
+}
+
+/** What a {@link RabbitMqServerTransport} passes its handler about each call. */
+export interface RabbitMqTransportContext extends TransportContext {
+  readonly transport: 'rabbitmq';
+  /** The request's `correlation_id`, sent back with the reply. */
+  readonly correlationId: string | undefined;
+  /** The queue the reply goes to (the request's `reply_to`); `undefined` for one-way messages. */
+  readonly replyTo: string | undefined;
+  /** `true` when the broker delivered this request before, to a server that did not acknowledge it. */
+  readonly redelivered: boolean;
+  /** Aborts when the channel the request came on is lost: its reply can no longer be sent. */
+  readonly signal: AbortSignal;
+}
+
+/** Default of {@link RabbitMqServerTransportOptions.prefetch}. */
+export const defaultPrefetch = 64;
+
+interface Session {
+  readonly connection: ChannelModel;
+  readonly channel: Channel;
+  readonly confirms: boolean;
+  readonly acks: AckBatcher;
+  readonly lost: AbortController;
+  consumerTag: string | undefined;
+  readonly release: () => void;
+}
+
+/**
+ * Serves calls from a RabbitMQ queue: declares and consumes it, and publishes each reply to the
+ * request's `reply_to` queue, with its `correlation_id`, on the default exchange — the wire rules of
+ * Python tinyrpc's RabbitMQ transport.
+ *
+ * Several servers on one queue are competing consumers: calls spread over them. A call is
+ * acknowledged only after its reply is published (on the same channel, so the broker takes the
+ * reply first; with `confirmReplies`, only once the broker confirmed it), so a server that dies
+ * mid-call loses nothing: the broker delivers the call again, to another server. A lost connection
+ * is reopened with backoff and consuming resumes.
+ */
+export class RabbitMqServerTransport implements ServerTransport {
+  /** The queue this server consumes. */
+  readonly queue: string;
+  readonly #options: RabbitMqServerTransportOptions;
+  readonly #prefetch: number;
+  readonly #maxMessageSize: number;
+  readonly #inFlight = new Set<Promise<void>>();
+  /** Lost sessions still being closed; `close()` waits for them. */
+  readonly #releasing = new Set<Promise<void>>();
+  #handler: MessageHandler | undefined;
+  #session: Session | undefined;
+  #starting: Promise<void> | undefined;
+  #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  #attempt = 0;
+  #closed = false;
+  #connectionClosed = false;
+  #closing: Promise<void> | undefined;
+
+  constructor(options: RabbitMqServerTransportOptions) {
+    checkConnectionOptions(options, 'RabbitMqServerTransport');
+    if (typeof options.queue !== 'string' || options.queue === '') {
+      throw new TypeError('RabbitMqServerTransport needs a queue name');
+    }
+    const prefetch = options.prefetch ?? defaultPrefetch;
+    if (!Number.isInteger(prefetch) || prefetch < 1 || prefetch > 65535) {
+      throw new TypeError('RabbitMqServerTransport: "prefetch" must be an integer from 1 to 65535');
+    }
+    this.queue = options.queue;
+    this.#options = options;
+    this.#prefetch = prefetch;
+    this.#maxMessageSize = options.maxMessageSize ?? defaultMaxMessageSize;
+    setBrand(this, serverTransportBrand);
+  }
+
+  /** The connection in use, or `undefined` while there is none (before `listen`, while reconnecting). */
+  get connection(): ChannelModel | undefined {
+    return this.#session?.connection;
+  }
+
+  /** `true` while the server consumes its queue. */
+  get consuming(): boolean {
+    return this.#session?.consumerTag !== undefined;
+  }
+
+  /**
+   * Connects, declares the queue and starts consuming. Rejects with a {@link TransportError} when
+   * the broker cannot be reached or refuses the queue; reconnecting applies only after a start.
+   */
+  async listen(handler: MessageHandler): Promise<void> {
+    if (this.#closed) throw new TransportError('This server transport is closed');
+    if (this.#handler !== undefined) throw new Error('This server transport is already listening');
+    this.#handler = handler;
+    try {
+      await this.#start();
+    } catch (error) {
+      this.#handler = undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * Cancels the consumer, waits for the calls in flight to be answered and acknowledged, then closes
+   * the channel (and the connection, when the transport opened it).
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    this.#closed = true;
+    clearTimeout(this.#reconnectTimer);
+    if (this.#starting !== undefined) await this.#starting.catch(() => undefined);
+    const session = this.#session;
+    if (session?.consumerTag !== undefined) {
+      const tag = session.consumerTag;
+      session.consumerTag = undefined;
+      await quietly(() => session.channel.cancel(tag));
+    }
+    while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
+    // Acknowledgements still batched go out before the channel closes, or the broker would
+    // requeue calls that were answered.
+    if (session !== undefined && !isLost(session)) {
+      try {
+        session.acks.flush();
+      } catch {
+        // The channel closed meanwhile; the broker redelivers the calls.
+      }
+    }
+    if (session !== undefined) await this.#release(session);
+    await Promise.all([...this.#releasing]);
+  }
+
+  #start(): Promise<void> {
+    this.#starting = this.#open().finally(() => {
+      this.#starting = undefined;
+    });
+    return this.#starting;
+  }
+
+  async #open(): Promise<void> {
+    const owned = this.#options.connection === undefined;
+    if (!owned && this.#connectionClosed) {
+      throw new TransportError('The connection given to this server transport is closed');
+    }
+    const connection = owned ? await openConnection(this.#options) : this.#options.connection;
+    const lost = new AbortController();
+    let session: Session | undefined;
+    const onConnectionClose = (error?: Error): void => {
+      if (!owned) this.#connectionClosed = true;
+      const reason = new TransportError(
+        `Lost the RabbitMQ connection of queue "${this.queue}"${error === undefined ? '' : `: ${error.message}`}`,
+        { cause: error },
+      );
+      if (session !== undefined) this.#lost(session, reason);
+      else lost.abort(reason);
+    };
+    // A dying connection closes its channels first; wait a tick so the connection's own close
+    // (with its cause) is the one reported.
+    const onChannelClose = (): void => {
+      queueMicrotask(() => {
+        const reason = new TransportError(`Lost the RabbitMQ channel of queue "${this.queue}"`);
+        if (session !== undefined) this.#lost(session, reason);
+        else lost.abort(reason);
+      });
+    };
+    const onError = (): void => {
+      // Reported through 'close', which always follows; a listener keeps the emitter from throwing.
+    };
+    connection.on('error', onError);
+    connection.on('close', onConnectionClose);
+    let channel: Channel | undefined;
+    const release = (): void => {
+      connection.off('error', onError);
+      connection.off('close', onConnectionClose);
+      channel?.off('error', onError);
+      channel?.off('close', onChannelClose);
+    };
+    try {
+      const confirms = this.#options.confirmReplies === true;
+      channel = confirms
+        ? await connection.createConfirmChannel()
+        : await connection.createChannel();
+      channel.on('error', onError);
+      channel.on('close', onChannelClose);
+      const { queue } = this;
+      await channel.assertQueue(queue, this.#options.queueOptions ?? { durable: false });
+      const { exchange } = this.#options;
+      if (exchange !== undefined && exchange !== '') {
+        await channel.bindQueue(queue, exchange, this.#options.bindingKey ?? queue);
+      }
+      await channel.prefetch(this.#prefetch);
+      if (lost.signal.aborted) throw lost.signal.reason;
+      if (this.#closed) throw new TransportError('This server transport is closed');
+      const current: Session = {
+        connection,
+        channel,
+        confirms,
+        acks: new AckBatcher(channel),
+        lost,
+        consumerTag: undefined,
+        release,
+      };
+      session = current;
+      const { consumerTag } = await channel.consume(
+        queue,
+        (delivery) => {
+          this.#deliver(current, delivery);
+        },
+        { noAck: false },
+      );
+      current.consumerTag = consumerTag;
+      this.#session = current;
+    } catch (error) {
+      release();
+      if (channel !== undefined) await quietly(() => (channel as Channel).close());
+      if (owned) await quietly(() => connection.close());
+      throw new TransportError(`Cannot consume queue "${this.queue}": ${messageOf(error)}`, {
+        cause: error,
+      });
+    }
+  }
+
+  // The channel or connection went away: calls in flight can no longer be acknowledged, so the
+  // broker hands them out again; reconnect unless closing.
+  #lost(session: Session, reason: TransportError): void {
+    if (session.lost.signal.aborted) return;
+    session.lost.abort(reason);
+    session.acks.discard();
+    session.consumerTag = undefined;
+    if (this.#session === session) this.#session = undefined;
+    const releasing = this.#release(session);
+    this.#releasing.add(releasing);
+    void releasing.finally(() => this.#releasing.delete(releasing));
+    if (this.#closed) return;
+    this.#options.onError?.(reason);
+    this.#scheduleReconnect();
+  }
+
+  #scheduleReconnect(): void {
+    const { reconnect } = this.#options;
+    if (reconnect === false || this.#closed) return;
+    // A connection the caller owns cannot be reopened; its channel can, while it stays open.
+    if (this.#connectionClosed) return;
+    const initial = reconnect?.initialDelay ?? 100;
+    const max = reconnect?.maxDelay ?? 5000;
+    const delay = Math.min(max, initial * 2 ** this.#attempt) * (0.8 + Math.random() * 0.4);
+    this.#attempt++;
+    this.#reconnectTimer = setTimeout(() => {
+      this.#reconnectTimer = undefined;
+      if (this.#closed) return;
+      this.#start().then(
+        () => {
+          this.#attempt = 0;
+        },
+        (error: unknown) => {
+          if (this.#closed) return;
+          this.#options.onError?.(error as Error);
+          this.#scheduleReconnect();
+        },
+      );
+    }, delay);
+  }
+
+  async #release(session: Session): Promise<void> {
+    session.release();
+    await releaseChannel(
+      session.channel,
+      session.connection,
+      this.#options.connection === undefined,
+    );
+  }
+
+  #deliver(session: Session, delivery: ConsumeMessage | null): void {
+    if (delivery === null) {
+      // The broker cancelled the consumer: the queue was deleted. Declare it again and resume.
+      this.#lost(
+        session,
+        new TransportError(`The broker cancelled the consumer of queue "${this.queue}" (deleted?)`),
+      );
+      return;
+    }
+    const work = this.#answer(session, delivery);
+    this.#inFlight.add(work);
+    void work.finally(() => this.#inFlight.delete(work));
+  }
+
+  async #answer(session: Session, delivery: ConsumeMessage): Promise<void> {
+    const { channel } = session;
+    const properties = delivery.properties as { correlationId?: unknown; replyTo?: unknown };
+    const correlationId = stringOrUndefined(properties.correlationId);
+    const replyTo = stringOrUndefined(properties.replyTo);
+    let reply: Message | undefined;
+    let failure: string | undefined;
+    if (delivery.content.byteLength > this.#maxMessageSize) {
+      failure = `Request of ${String(delivery.content.byteLength)} bytes exceeds the server's limit of ${String(this.#maxMessageSize)}`;
+    } else {
+      const context: RabbitMqTransportContext = {
+        transport: 'rabbitmq',
+        correlationId,
+        replyTo,
+        redelivered: delivery.fields.redelivered,
+        signal: session.lost.signal,
+      };
+      try {
+        reply = await (this.#handler as MessageHandler)(delivery.content, context);
+      } catch (error) {
+        // A handler that throws cannot answer; redelivering would only fail again.
+        this.#options.onError?.(
+          new TransportError(`The handler failed: ${messageOf(error)}`, { cause: error }),
+        );
+        if (!session.lost.signal.aborted) {
+          try {
+            session.acks.nack(delivery, false);
+          } catch {
+            // The channel closed meanwhile; the broker redelivers the call.
+          }
+        }
+        return;
+      }
+      if (reply !== undefined && byteLength(reply) > this.#maxMessageSize) {
+        failure = `Reply of ${String(byteLength(reply))} bytes exceeds the server's limit of ${String(this.#maxMessageSize)}`;
+        reply = undefined;
+      }
+    }
+    // Without its channel the call cannot be acknowledged; the broker gives it to another server.
+    if (session.lost.signal.aborted) return;
+    try {
+      if (replyTo !== undefined && (reply !== undefined || failure !== undefined)) {
+        const options: Options.Publish = {};
+        if (correlationId !== undefined) options.correlationId = correlationId;
+        if (failure !== undefined) options.headers = { [errorHeader]: failure };
+        const body = reply === undefined ? Buffer.alloc(0) : toBuffer(reply);
+        if (session.confirms) {
+          await publishConfirmed(channel as ConfirmChannel, replyTo, body, options);
+        } else {
+          channel.publish('', replyTo, body, options);
+        }
+      }
+      session.acks.ack(delivery);
+    } catch (error) {
+      if (isLost(session)) return;
+      // The broker refused the reply: keep the call so it is answered again.
+      this.#options.onError?.(
+        new TransportError(`Could not send the reply: ${messageOf(error)}`, { cause: error }),
+      );
+      try {
+        session.acks.nack(delivery, true);
+      } catch {
+        // The channel closed meanwhile; the broker redelivers the call.
+      }
+    }
+  }
+}
+
+function publishConfirmed(
+  channel: ConfirmChannel,
+  queue: string,
+  body: Buffer,
+  options: Options.Publish,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    channel.publish('', queue, body, options, (error: unknown) => {
+      if (error === null || error === undefined) resolve();
+      else reject(error instanceof Error ? error : new Error('The broker refused the reply'));
+    });
+  });
+}
+
+// A function, so that TypeScript does not take the flag for constant across awaits.
+function isLost(session: Session): boolean {
+  return session.lost.signal.aborted;
+}
+
+function stringOrUndefined(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  return typeof value === 'number' ? String(value) : undefined;
+}
+
+function byteLength(message: Message): number {
+  return typeof message === 'string' ? Buffer.byteLength(message, 'utf8') : message.byteLength;
+}
