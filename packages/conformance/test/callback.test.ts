@@ -1,28 +1,8 @@
-import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { MessageChannel } from 'node:worker_threads';
 import { describe, it } from 'vitest';
-import {
-  CallbackClientTransport,
-  CallbackServerTransport,
-  type CallbackChannel,
-  type Message,
-} from '@tinyrpc/core';
+import { CallbackClientTransport, CallbackServerTransport } from '@tinyrpc/core';
 import { runTransportConformance } from '@tinyrpc/conformance';
-
-/** A callback channel over one end of a `MessageChannel`. */
-export function portChannel(port: MessagePort): CallbackChannel {
-  return {
-    send(message) {
-      port.postMessage(message);
-    },
-    subscribe(listener) {
-      const onMessage = (message: Message): void => {
-        listener(message);
-      };
-      port.on('message', onMessage);
-      return () => port.off('message', onMessage);
-    },
-  };
-}
+import { portChannel } from '@tinyrpc/test-helpers';
 
 // The callback transport is multiplexed (it implements `subscribe`). A MessagePort has one peer
 // and tells nobody when the other end stops listening, so a call after the server closed ends by

@@ -1,4 +1,4 @@
-import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { MessageChannel } from 'node:worker_threads';
 import {
   CallbackClientTransport,
   CallbackServerTransport,
@@ -7,34 +7,10 @@ import {
   RpcServer,
   TransportError,
   type CallContext,
-  type CallbackChannel,
-  type Message,
 } from '@tinyrpc/core';
+import { portChannel } from '@tinyrpc/test-helpers';
 import { describe, expect, it } from 'vitest';
 import { StubProtocol } from './stubs.ts';
-
-/** A CallbackChannel over a MessagePort that reports the port's 'close' event. */
-function closingChannelOf(port: MessagePort): CallbackChannel {
-  return {
-    send: (message) => {
-      port.postMessage(message);
-    },
-    subscribe: (listener) => {
-      const onMessage = (message: Message): void => {
-        listener(message);
-      };
-      port.on('message', onMessage);
-      return () => port.off('message', onMessage);
-    },
-    onClose: (listener) => {
-      const onClose = (): void => {
-        listener();
-      };
-      port.once('close', onClose);
-      return () => port.off('close', onClose);
-    },
-  };
-}
 
 describe('callback transports with a channel that reports closing', () => {
   it('fail pending calls at once and abort the server call signal when the channel closes', async () => {
@@ -54,14 +30,14 @@ describe('callback transports with a channel that reports closing', () => {
         { context: true },
       );
       void new RpcServer(
-        new CallbackServerTransport(closingChannelOf(port2)),
+        new CallbackServerTransport(portChannel(port2, { reportClose: true })),
         new StubProtocol(),
         dispatcher,
       ).serve();
     });
     const client = new RpcClient(
       new StubProtocol(),
-      new CallbackClientTransport(closingChannelOf(port1)),
+      new CallbackClientTransport(portChannel(port1, { reportClose: true })),
     );
     const pending = client.call('hang');
     await handlerStarted;

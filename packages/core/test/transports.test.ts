@@ -18,6 +18,7 @@ import {
   type Message,
   type TransportContext,
 } from '@tinyrpc/core';
+import { portChannel } from '@tinyrpc/test-helpers';
 import { StubProtocol } from './stubs.ts';
 
 const ports: MessagePort[] = [];
@@ -25,21 +26,10 @@ afterEach(() => {
   for (const port of ports.splice(0)) port.close();
 });
 
-/** A CallbackChannel over one end of a MessageChannel. */
+/** A CallbackChannel over one end of a MessageChannel, closed after the test. */
 function channelOf(port: MessagePort): CallbackChannel {
   ports.push(port);
-  return {
-    send: (message) => {
-      port.postMessage(message);
-    },
-    subscribe: (listener) => {
-      const onMessage = (message: Message): void => {
-        listener(message);
-      };
-      port.on('message', onMessage);
-      return () => port.off('message', onMessage);
-    },
-  };
+  return portChannel(port);
 }
 
 const deferred = <T = void>() => {

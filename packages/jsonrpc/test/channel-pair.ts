@@ -5,24 +5,11 @@ import {
   CallbackClientTransport,
   CallbackServerTransport,
   type CallbackChannel,
-  type Message,
 } from '@tinyrpc/core';
+import { portChannel } from '@tinyrpc/test-helpers';
 
 /** A CallbackChannel over one end of a MessageChannel. */
-export function channelOf(port: MessagePort): CallbackChannel {
-  return {
-    send: (message) => {
-      port.postMessage(message);
-    },
-    subscribe: (listener) => {
-      const onMessage = (message: Message): void => {
-        listener(message);
-      };
-      port.on('message', onMessage);
-      return () => port.off('message', onMessage);
-    },
-  };
-}
+export const channelOf = (port: MessagePort): CallbackChannel => portChannel(port);
 
 export interface ChannelPair {
   readonly client: CallbackClientTransport;
