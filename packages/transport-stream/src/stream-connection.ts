@@ -26,7 +26,8 @@ export interface ConnectionEvents {
   onClose(error: TransportError | undefined): void;
 }
 
-// How long end() waits for the peer to close its side before it destroys the stream.
+// How long end() waits for the peer to close its side before it destroys the stream, and how long
+// a pair whose writable closed keeps reading for the peer's last replies.
 const END_GRACE_MS = 2000;
 
 const isPair = (stream: ByteStream): stream is StreamPair =>
@@ -56,6 +57,10 @@ export class StreamConnection {
   #ended = false;
   #ending: Promise<void> | undefined;
   #error: TransportError | undefined;
+  // A pair's writable closed (a child process that exited has its stdin destroyed at once) or
+  // failed: nothing more can be sent, but what the peer wrote before is still read.
+  #writeClosed = false;
+  #writeError: TransportError | undefined;
 
   constructor(stream: ByteStream, options: FramingOptions, events: ConnectionEvents) {
     this.#single = !isPair(stream);
@@ -72,8 +77,8 @@ export class StreamConnection {
       this.#readable.on('close', this.#onClose);
     } else {
       this.#readable.on('close', this.#onEnd);
-      this.#writable.on('error', this.#onError);
-      this.#writable.on('close', this.#onClose);
+      this.#writable.on('error', this.#onWritableError);
+      this.#writable.on('close', this.#onWritableClose);
     }
   }
 
@@ -82,13 +87,21 @@ export class StreamConnection {
     return this.#closed;
   }
 
-  /** `true` once end() began or the connection closed: nothing more can be sent. */
+  /**
+   * `true` once end() began, a pair's writable closed or the connection closed: nothing more can be
+   * sent.
+   */
   get ending(): boolean {
-    return this.#closed || this.#ending !== undefined;
+    return this.#closed || this.#writeClosed || this.#ending !== undefined;
   }
 
   /** Writes one message; resolves once it is handed to the operating system. */
   send(message: Message): Promise<void> {
+    if (this.#writeClosed && !this.#closed) {
+      return Promise.reject(
+        new TransportError('The stream cannot be written any more', { cause: this.#writeError }),
+      );
+    }
     if (this.ending)
       return Promise.reject(this.#error ?? new TransportError('The connection is closed'));
     let pieces: (string | Uint8Array)[];
@@ -123,6 +136,12 @@ export class StreamConnection {
    */
   end(): Promise<void> {
     if (this.#closed) return Promise.resolve();
+    if (this.#writeClosed && this.#ending === undefined) {
+      // Nothing left to flush; reading for replies is over too.
+      this.#readable.destroy();
+      this.#finish(this.#error ?? this.#writeError);
+      return Promise.resolve();
+    }
     this.#ending ??= new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         this.destroy();
@@ -184,10 +203,42 @@ export class StreamConnection {
       );
     }
     this.#events.onEnd();
+    // Neither side is left: a pair whose writable closed first was only reading for replies.
+    if (this.#writeClosed) this.#finish(this.#error ?? this.#writeError);
   };
 
   readonly #onError = (error: Error): void => {
     this.destroy(asTransportError(error, 'Stream error'));
+  };
+
+  // A failed writable (EPIPE from a child that exited) ends sending only, like a closed one.
+  readonly #onWritableError = (error: Error): void => {
+    this.#writeError ??= asTransportError(error, 'Writing to the stream failed');
+    this.#onWritableClose();
+  };
+
+  readonly #onWritableClose = (): void => {
+    if (this.#closed || this.#writeClosed) return;
+    this.#writeClosed = true;
+    // Nothing is left to flush for end(), or to read for a peer that ended already.
+    if (this.#ending !== undefined || this.#ended) {
+      this.#readable.destroy();
+      this.#finish(this.#error ?? this.#writeError);
+      return;
+    }
+    // Keep reading what the peer wrote before, until the readable ends, but not forever.
+    const timer = setTimeout(() => {
+      this.destroy(
+        this.#writeError ??
+          new TransportError(
+            `The stream closed for writing and its readable did not end within ${String(END_GRACE_MS)} ms`,
+          ),
+      );
+    }, END_GRACE_MS);
+    timer.unref();
+    this.#closeWaiters.push(() => {
+      clearTimeout(timer);
+    });
   };
 
   readonly #onClose = (): void => {
