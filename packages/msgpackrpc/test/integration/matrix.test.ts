@@ -109,7 +109,7 @@ async function serve(
     trace: (direction, context, message) => {
       if (direction !== '-->') return;
       incoming.push(message);
-      requestContentTypes.push(context.headers?.['content-type']);
+      requestContentTypes.push(context?.headers?.['content-type']);
     },
   });
   await rpcServer.serve();
