@@ -2,6 +2,7 @@
 // cases for each pair. A transport is one entry in `transports`: a name, the package it comes from,
 // and `start(protocol)`, which serves the matrix's methods on a server transport and returns a
 // client connected to it.
+import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
@@ -20,8 +21,10 @@ import {
   type RpcProtocol,
   type ServerTransport,
 } from '@tinyrpc/core';
-import { MsgpackRpcProtocol } from '@tinyrpc/msgpackrpc';
-import { gate } from '@tinyrpc/test-helpers';
+import { MSGPACK_RPC_CONTENT_TYPE, MsgpackRpcProtocol } from '@tinyrpc/msgpackrpc';
+import { gate, tcpReachable } from '@tinyrpc/test-helpers';
+import { HttpClientTransport, HttpServerTransport } from '@tinyrpc/transport-http';
+import { RabbitMqClientTransport, RabbitMqServerTransport } from '@tinyrpc/transport-rabbitmq';
 import { StreamClientTransport, StreamServerTransport } from '@tinyrpc/transport-stream';
 import { WsClientTransport, WsServerTransport } from '@tinyrpc/transport-ws';
 import { ZmqClientTransport, ZmqServerTransport } from '@tinyrpc/transport-zmq';
@@ -41,6 +44,12 @@ interface TransportRow {
   readonly package: string;
   /** A service the row needs (a broker): outside CI the row is skipped when it is missing. */
   readonly requires?: { readonly what: string; available(): Promise<boolean> };
+  /**
+   * The content type every request must reach the server with (its context's `content-type`
+   * header) and every answer with a body must come back with (the row records them in
+   * `replyContentTypes`).
+   */
+  readonly contentType?: string;
   /** Serves the matrix's methods with `protocol` and returns a client; use {@link serve}. */
   start(protocol: () => RpcProtocol): Promise<Started>;
 }
@@ -56,6 +65,8 @@ const callTimeout = 5000;
 // What the server saw, for the cases to check; reset by each row's start().
 const notes: unknown[] = [];
 const incoming: Message[] = [];
+const requestContentTypes: unknown[] = [];
+const replyContentTypes: (string | null)[] = [];
 const strayReplies: RpcError[] = [];
 
 const wait = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -91,10 +102,14 @@ async function serve(
 ): Promise<Started> {
   notes.length = 0;
   incoming.length = 0;
+  requestContentTypes.length = 0;
+  replyContentTypes.length = 0;
   strayReplies.length = 0;
   const rpcServer = new RpcServer(server, protocol(), dispatcher, {
-    trace: (direction, _context, message) => {
-      if (direction === '-->') incoming.push(message);
+    trace: (direction, context, message) => {
+      if (direction !== '-->') return;
+      incoming.push(message);
+      requestContentTypes.push(context?.headers?.['content-type']);
     },
   });
   await rpcServer.serve();
@@ -217,43 +232,47 @@ const transports: TransportRow[] = [
       );
     },
   },
-  // ──────────────────────────────────────────────────────────────────────────────────────────────
-  // TO ADD when the packages land (one entry each, plus a `workspace:^` devDependency of this
-  // package; the "every transport package has a row" case below fails until they are here):
-  //
-  // HTTP, MessagePack content type (import MSGPACK_RPC_CONTENT_TYPE from '@tinyrpc/msgpackrpc'):
-  // {
-  //   name: 'HTTP, application/msgpack',
-  //   package: '@tinyrpc/transport-http',
-  //   start(protocol) {
-  //     const server = new HttpServerTransport({ port: 0 });
-  //     return serve(protocol, server, () =>
-  //       new HttpClientTransport(`http://127.0.0.1:${String(server.port)}/`, {
-  //         contentType: MSGPACK_RPC_CONTENT_TYPE,
-  //       }),
-  //     );
-  //   },
-  // },
-  //
-  // RabbitMQ, gated on the broker (a queue name unique to the run):
-  // {
-  //   name: 'RabbitMQ',
-  //   package: '@tinyrpc/transport-rabbitmq',
-  //   requires: {
-  //     what: 'RabbitMQ at 127.0.0.1:5672',
-  //     available: () => tcpReachable('127.0.0.1', 5672),
-  //   },
-  //   start(protocol) {
-  //     const queue = `matrix-${String(process.pid)}-${String(Date.now())}`;
-  //     const url = 'amqp://guest:guest@127.0.0.1:5672';
-  //     return serve(
-  //       protocol,
-  //       new RabbitMqServerTransport({ url, queue }),
-  //       () => new RabbitMqClientTransport({ url, queue }),
-  //     );
-  //   },
-  // },
-  // ──────────────────────────────────────────────────────────────────────────────────────────────
+  {
+    name: 'HTTP, application/msgpack',
+    package: '@tinyrpc/transport-http',
+    contentType: MSGPACK_RPC_CONTENT_TYPE,
+    start(protocol) {
+      const server = new HttpServerTransport({ port: 0 });
+      return serve(
+        protocol,
+        server,
+        () =>
+          new HttpClientTransport(`http://127.0.0.1:${String(server.port)}/`, {
+            contentType: MSGPACK_RPC_CONTENT_TYPE,
+            timeout: callTimeout,
+            // Records the content type of every answer, for the content-type case.
+            fetch: async (input, init) => {
+              const response = await fetch(input, init);
+              replyContentTypes.push(response.headers.get('content-type'));
+              return response;
+            },
+          }),
+      );
+    },
+  },
+  {
+    name: 'RabbitMQ, direct reply-to',
+    package: '@tinyrpc/transport-rabbitmq',
+    requires: {
+      what: 'RabbitMQ at 127.0.0.1:5672',
+      available: () => tcpReachable('127.0.0.1', 5672),
+    },
+    start(protocol) {
+      const queue = `tinyrpc-matrix-${randomBytes(6).toString('hex')}`;
+      const url = 'amqp://guest:guest@127.0.0.1:5672';
+      return serve(
+        protocol,
+        // autoDelete: the broker deletes the queue once the server's consumer is cancelled (close).
+        new RabbitMqServerTransport({ url, queue, queueOptions: { autoDelete: true } }),
+        () => new RabbitMqClientTransport({ url, routingKey: queue, timeout: callTimeout }),
+      );
+    },
+  },
 ];
 
 const protocols: ProtocolRow[] = [
@@ -383,6 +402,22 @@ for (const protocol of protocols) {
         });
         expect(client().pendingCount).toBe(0);
       });
+
+      it.runIf(row.contentType !== undefined)(
+        `sends and answers with the row's content type (${row.contentType ?? 'none set'})`,
+        async () => {
+          expect(await client().call('echo', [bytes])).toBeInstanceOf(Uint8Array);
+          await client().notify('record', ['typed']);
+          await expect.poll(() => notes).toContain('typed');
+          expect(requestContentTypes.length).toBeGreaterThanOrEqual(2);
+          expect(requestContentTypes.every((type) => type === row.contentType)).toBe(true);
+          // The call's answer; the notification is answered 204, without a content type.
+          expect(replyContentTypes).toContain(row.contentType);
+          expect(replyContentTypes.every((type) => type === row.contentType || type === null)).toBe(
+            true,
+          );
+        },
+      );
 
       it('carries a 64 KB payload both ways', async () => {
         const back = await client().call<{ text: string; bytes: Uint8Array }>('echo', [

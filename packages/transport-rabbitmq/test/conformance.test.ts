@@ -1,0 +1,110 @@
+// The conformance kit, run exactly as a third party would: through the package's public entry.
+import { connect as tcpConnect, createServer, type AddressInfo, type Socket } from 'node:net';
+import { afterAll, describe, it } from 'vitest';
+import { runTransportConformance } from '@tinyrpc/conformance';
+import { RabbitMqClientTransport, RabbitMqServerTransport } from '@tinyrpc/transport-rabbitmq';
+import { brokerAvailable, deleteQueues, uniqueQueue, url } from './integration/broker.ts';
+
+const available = await brokerAvailable();
+afterAll(deleteQueues);
+
+// Lowered from the default 16 MiB on both sides so the over-size case is cheap; 1 MB round trips
+// still fit. The client refuses a bigger request with a TransportError before publishing it.
+const maxMessageSize = 2 * 1024 * 1024;
+
+/**
+ * A TCP relay on 127.0.0.1 port 0 in front of the broker, so the test can cut every AMQP
+ * connection as a broken network would while the broker keeps running.
+ */
+async function relayToBroker(): Promise<{ url: string; sever(): void; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const track = (socket: Socket): void => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => undefined);
+  };
+  const relay = createServer((inbound) => {
+    const outbound = tcpConnect(5672, '127.0.0.1');
+    track(inbound);
+    track(outbound);
+    inbound.pipe(outbound).pipe(inbound);
+    inbound.on('close', () => outbound.destroy());
+    outbound.on('close', () => inbound.destroy());
+  });
+  await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+  const sever = (): void => {
+    for (const socket of sockets) socket.destroy();
+  };
+  return {
+    url: `amqp://guest:guest@127.0.0.1:${String((relay.address() as AddressInfo).port)}`,
+    sever,
+    close: () =>
+      new Promise<void>((resolve) => {
+        relay.close(() => {
+          resolve();
+        });
+        sever();
+      }),
+  };
+}
+
+// Calls wait in a queue, which outlives the server: a call sent after the server closed stays
+// queued for a server to come until its timeout (README, Client: "No server"), so
+// `detectsServerGone` is not claimed. Replies arrive as bytes (text may, by the kit's rules).
+for (const replyTo of ['direct', 'exclusive'] as const) {
+  const what = replyTo === 'direct' ? 'direct reply-to' : 'exclusive callback queue';
+  describe.skipIf(!available)(`RabbitMQ, ${what}`, () => {
+    runTransportConformance(
+      { describe, it },
+      {
+        name: `RabbitMQ, ${what}`,
+        createFixture() {
+          const queue = uniqueQueue('conformance');
+          return {
+            server: new RabbitMqServerTransport({ url, queue, maxMessageSize }),
+            connect: () =>
+              new RabbitMqClientTransport({ url, routingKey: queue, replyTo, maxMessageSize }),
+          };
+        },
+        capabilities: { detectsServerGone: false, maxMessageSize },
+      },
+    );
+
+    // Every AMQP connection goes through a relay the test severs: the client fails its calls in
+    // flight with a TransportError and connects again on the next call; the server reconnects
+    // by itself (README, "Lost connection").
+    runTransportConformance(
+      { describe, it },
+      {
+        name: `RabbitMQ, ${what}, through a TCP relay severed by the test`,
+        async createFixture() {
+          const queue = uniqueQueue('conformance-relay');
+          const relay = await relayToBroker();
+          return {
+            server: new RabbitMqServerTransport({
+              url: relay.url,
+              queue,
+              maxMessageSize,
+              reconnect: { initialDelay: 10, maxDelay: 100 },
+            }),
+            connect: () =>
+              new RabbitMqClientTransport({
+                url: relay.url,
+                routingKey: queue,
+                replyTo,
+                maxMessageSize,
+              }),
+            disconnect: relay.sever,
+            close: relay.close,
+          };
+        },
+        capabilities: {
+          detectsServerGone: false,
+          maxMessageSize,
+          disconnect: true,
+          reconnect: true,
+        },
+      },
+    );
+  });
+}
