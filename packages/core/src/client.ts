@@ -260,8 +260,10 @@ export class RpcClient {
       this.#options.onError?.(error as RpcError);
       return;
     }
-    const ids = 'batch' in reply ? reply.responses.map((r) => r.id) : [reply.id];
-    const pending = ids.map((id) => this.#pending.get(id)).find((p) => p !== undefined);
+    const pending =
+      'batch' in reply
+        ? reply.responses.map((r) => this.#pending.get(r.id)).find((p) => p !== undefined)
+        : this.#pending.get(reply.id);
     if (pending === undefined) {
       this.#options.onError?.(
         new UnexpectedIdError(`Reply id ${describeIds(reply)} matches no pending call`),

@@ -1,7 +1,7 @@
 // One suite, run over every transport this package can reach without a transport package: the
 // memory transport (request/reply) and core's callback transports over a worker_threads
 // MessageChannel (multiplexed, structured-clone copies of the bytes, replies matched by msgid).
-import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { MessageChannel } from 'node:worker_threads';
 import {
   CallbackClientTransport,
   CallbackServerTransport,
@@ -13,13 +13,13 @@ import {
   RpcServer,
   RpcTimeoutError,
   createMemoryTransport,
-  type CallbackChannel,
   type ClientTransport,
   type Message,
   type RpcServerOptions,
   type ServerTransport,
 } from '@tinyrpc/core';
 import { MsgpackRpcProtocol, type MsgpackRpcProtocolOptions } from '@tinyrpc/msgpackrpc';
+import { portChannel } from '@tinyrpc/test-helpers';
 import { pack, unpack } from 'msgpackr';
 import { afterEach, describe, expect, it } from 'vitest';
 
@@ -29,21 +29,6 @@ interface Link {
   /** Sends raw bytes and resolves with the raw reply, or `undefined` when none came in 200 ms. */
   raw(message: Message): Promise<Message | undefined>;
   close(): void;
-}
-
-function portChannel(port: MessagePort): CallbackChannel {
-  return {
-    send(message) {
-      port.postMessage(message);
-    },
-    subscribe(listener) {
-      const onMessage = (message: Message): void => {
-        listener(message);
-      };
-      port.on('message', onMessage);
-      return () => port.off('message', onMessage);
-    },
-  };
 }
 
 const links: [string, () => Link][] = [
@@ -78,7 +63,7 @@ const links: [string, () => Link][] = [
               stop();
               resolve(reply);
             });
-            void channel.send(message);
+            channel.send(message);
           }),
         close() {
           port1.close();

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { MessageChannel } from 'node:worker_threads';
 import {
   CallbackClientTransport,
   CallbackServerTransport,
@@ -15,14 +15,13 @@ import {
   RpcDispatcher,
   RpcError,
   RpcServer,
-  type CallbackChannel,
   type ClientTransport,
   type Message,
   type RpcProtocol,
   type ServerTransport,
 } from '@tinyrpc/core';
 import { MSGPACK_RPC_CONTENT_TYPE, MsgpackRpcProtocol } from '@tinyrpc/msgpackrpc';
-import { gate, tcpReachable } from '@tinyrpc/test-helpers';
+import { gate, tcpReachable, portChannel } from '@tinyrpc/test-helpers';
 import { HttpClientTransport, HttpServerTransport } from '@tinyrpc/transport-http';
 import { RabbitMqClientTransport, RabbitMqServerTransport } from '@tinyrpc/transport-rabbitmq';
 import { StreamClientTransport, StreamServerTransport } from '@tinyrpc/transport-stream';
@@ -130,22 +129,6 @@ async function serve(
       await client.close();
       await rpcServer.close();
       await release?.();
-    },
-  };
-}
-
-/** A callback channel over one end of a MessageChannel. */
-function portChannel(port: MessagePort): CallbackChannel {
-  return {
-    send(message) {
-      port.postMessage(message);
-    },
-    subscribe(listener) {
-      const onMessage = (message: Message): void => {
-        listener(message);
-      };
-      port.on('message', onMessage);
-      return () => port.off('message', onMessage);
     },
   };
 }
