@@ -1,7 +1,7 @@
 // The conformance kit, run exactly as a third party would: through the package's public entry.
-import { connect as tcpConnect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { afterAll, describe, it } from 'vitest';
 import { runTransportConformance } from '@tinyrpc/conformance';
+import { tcpRelay } from '@tinyrpc/test-helpers';
 import { RabbitMqClientTransport, RabbitMqServerTransport } from '@tinyrpc/transport-rabbitmq';
 import { brokerAvailable, deleteQueues, uniqueQueue, url } from './integration/broker.ts';
 
@@ -12,40 +12,10 @@ afterAll(deleteQueues);
 // still fit. The client refuses a bigger request with a TransportError before publishing it.
 const maxMessageSize = 2 * 1024 * 1024;
 
-/**
- * A TCP relay on 127.0.0.1 port 0 in front of the broker, so the test can cut every AMQP
- * connection as a broken network would while the broker keeps running.
- */
+/** A relay in front of the broker, so the test can cut every AMQP connection while it runs. */
 async function relayToBroker(): Promise<{ url: string; sever(): void; close(): Promise<void> }> {
-  const sockets = new Set<Socket>();
-  const track = (socket: Socket): void => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => undefined);
-  };
-  const relay = createServer((inbound) => {
-    const outbound = tcpConnect(5672, '127.0.0.1');
-    track(inbound);
-    track(outbound);
-    inbound.pipe(outbound).pipe(inbound);
-    inbound.on('close', () => outbound.destroy());
-    outbound.on('close', () => inbound.destroy());
-  });
-  await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
-  const sever = (): void => {
-    for (const socket of sockets) socket.destroy();
-  };
-  return {
-    url: `amqp://guest:guest@127.0.0.1:${String((relay.address() as AddressInfo).port)}`,
-    sever,
-    close: () =>
-      new Promise<void>((resolve) => {
-        relay.close(() => {
-          resolve();
-        });
-        sever();
-      }),
-  };
+  const relay = await tcpRelay(() => 5672);
+  return { url: `amqp://guest:guest@127.0.0.1:${String(relay.port)}`, ...relay };
 }
 
 // Calls wait in a queue, which outlives the server: a call sent after the server closed stays

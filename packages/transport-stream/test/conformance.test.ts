@@ -1,10 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo, type Socket } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, describe, it } from 'vitest';
 import { runTransportConformance } from '@tinyrpc/conformance';
+import { listenSeverable } from '@tinyrpc/test-helpers';
 import {
   StreamClientTransport,
   StreamServerTransport,
@@ -61,27 +62,14 @@ runTransportConformance(
   {
     name: 'stream, attached to a net.Server, severed by the test',
     async createFixture() {
-      const sockets = new Set<Socket>();
-      const netServer = createServer({ allowHalfOpen: true });
-      netServer.on('connection', (socket) => {
-        sockets.add(socket);
-        socket.on('close', () => sockets.delete(socket));
-      });
-      await new Promise<void>((resolve) => netServer.listen(0, '127.0.0.1', resolve));
-      const { port } = netServer.address() as AddressInfo;
+      const { server, port, sever, close } = await listenSeverable(
+        createServer({ allowHalfOpen: true }),
+      );
       return {
-        server: new StreamServerTransport({ server: netServer }),
+        server: new StreamServerTransport({ server }),
         connect: () => new StreamClientTransport({ port }),
-        disconnect() {
-          for (const socket of sockets) socket.destroy();
-        },
-        close: () =>
-          new Promise<void>((resolve) => {
-            for (const socket of sockets) socket.destroy();
-            netServer.close(() => {
-              resolve();
-            });
-          }),
+        disconnect: sever,
+        close,
       };
     },
     capabilities: { disconnect: true, reconnect: true },

@@ -1,7 +1,7 @@
 // The conformance kit, run exactly as a third party would: through the package's public entry.
-import { connect as tcpConnect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { describe, it } from 'vitest';
 import { runTransportConformance } from '@tinyrpc/conformance';
+import { tcpRelay } from '@tinyrpc/test-helpers';
 import { ZmqClientTransport, ZmqServerTransport } from '@tinyrpc/transport-zmq';
 
 // Lowered from the default 16 MiB so the over-size case is cheap; 1 MB round trips still fit.
@@ -29,47 +29,6 @@ runTransportConformance(
   },
 );
 
-/**
- * A TCP relay on 127.0.0.1 port 0 in front of the server, so the test can cut every connection
- * as a broken network would while the server keeps running.
- */
-async function relayTo(target: () => string): Promise<{
-  endpoint: string;
-  sever(): void;
-  close(): Promise<void>;
-}> {
-  const sockets = new Set<Socket>();
-  const track = (socket: Socket): void => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => undefined);
-  };
-  const relay = createServer((inbound) => {
-    const port = Number(new URL(target()).port);
-    const outbound = tcpConnect(port, '127.0.0.1');
-    track(inbound);
-    track(outbound);
-    inbound.pipe(outbound).pipe(inbound);
-    inbound.on('close', () => outbound.destroy());
-    outbound.on('close', () => inbound.destroy());
-  });
-  await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
-  const sever = (): void => {
-    for (const socket of sockets) socket.destroy();
-  };
-  return {
-    endpoint: `tcp://127.0.0.1:${String((relay.address() as AddressInfo).port)}`,
-    sever,
-    close: () =>
-      new Promise<void>((resolve) => {
-        relay.close(() => {
-          resolve();
-        });
-        sever();
-      }),
-  };
-}
-
 // A lost connection fails every pending call of a DEALER client with a TransportError, and ZeroMQ
 // reconnects by itself (README, "Lost connections and restarts").
 runTransportConformance(
@@ -78,10 +37,10 @@ runTransportConformance(
     name: 'ZeroMQ, DEALER client through a TCP relay severed by the test',
     async createFixture() {
       const server = new ZmqServerTransport({ endpoint: 'tcp://127.0.0.1:0', maxMessageSize });
-      const relay = await relayTo(() => endpointOf(server));
+      const relay = await tcpRelay(() => Number(new URL(endpointOf(server)).port));
       return {
         server,
-        connect: () => new ZmqClientTransport(relay.endpoint),
+        connect: () => new ZmqClientTransport(`tcp://127.0.0.1:${String(relay.port)}`),
         disconnect: relay.sever,
         close: relay.close,
       };

@@ -2,3 +2,4 @@ export { gate, pythonHas, tcpReachable } from './services.ts';
 export { freePort } from './free-port.ts';
 export { startPython, type PythonPeer } from './python-peer.ts';
 export { portChannel, type PortChannel } from './port-channel.ts';
+export { listenSeverable, tcpRelay, type SeverableServer } from './severable-server.ts';
