@@ -1,6 +1,6 @@
 import type { ClientInterceptor } from '@tinyrpc/core';
 import { context, propagation, SpanKind, trace } from '@opentelemetry/api';
-import { callAttributes, recordFailure, RPC_JSONRPC_REQUEST_ID } from './attributes.ts';
+import { recordFailure, RPC_JSONRPC_REQUEST_ID } from './attributes.ts';
 import { instruments, type TracingOptions } from './tracing-options.ts';
 
 /**
@@ -10,23 +10,30 @@ import { instruments, type TracingOptions } from './tracing-options.ts';
  * is registered), so the server's span becomes its child.
  */
 export function clientTracing(options: TracingOptions = {}): ClientInterceptor {
-  const { tracer, duration, system } = instruments(options, 'client');
-  return async (call, next) => {
-    const attributes = callAttributes(system, call.method);
+  const { tracer, duration, attributes: attributesOf } = instruments(options, 'client');
+  return (call, next) => {
+    const attributes = attributesOf(call.method);
     const span = tracer.startSpan(call.method, { kind: SpanKind.CLIENT, attributes });
     const active = trace.setSpan(context.active(), span);
     propagation.inject(active, call.headers);
     const started = performance.now();
-    try {
-      return await context.with(active, next);
-    } catch (error) {
-      recordFailure(span, error);
-      throw error;
-    } finally {
-      if (call.id !== undefined && call.id !== null)
+    const end = (): void => {
+      if (call.id !== undefined && call.id !== null && span.isRecording())
         span.setAttribute(RPC_JSONRPC_REQUEST_ID, String(call.id));
       duration.record(performance.now() - started, attributes);
       span.end();
-    }
+    };
+    // Plain `then` rather than an async function: one promise per call instead of three.
+    return context.with(active, next).then(
+      (result) => {
+        end();
+        return result;
+      },
+      (error: unknown) => {
+        recordFailure(span, error);
+        end();
+        throw error;
+      },
+    );
   };
 }

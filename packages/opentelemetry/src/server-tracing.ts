@@ -7,7 +7,7 @@ import {
   trace,
   type TextMapGetter,
 } from '@opentelemetry/api';
-import { callAttributes, recordFailure, RPC_JSONRPC_REQUEST_ID } from './attributes.ts';
+import { recordFailure, RPC_JSONRPC_REQUEST_ID } from './attributes.ts';
 import { instruments, type TracingOptions } from './tracing-options.ts';
 
 type Headers = Readonly<Record<string, string | string[] | undefined>>;
@@ -29,30 +29,29 @@ const headerGetter: TextMapGetter<Headers> = {
  * context so spans the method makes are its children.
  */
 export function serverTracing(options: TracingOptions = {}): ServerInterceptor {
-  const { tracer, duration, system } = instruments(options, 'server');
-  return async (call, next) => {
+  const { tracer, duration, attributes: attributesOf } = instruments(options, 'server');
+  return (call, next) => {
     const parent = propagation.extract(ROOT_CONTEXT, call.headers, headerGetter);
-    const attributes = callAttributes(system, call.method);
-    const span = tracer.startSpan(
-      call.method,
-      {
-        kind: SpanKind.SERVER,
-        attributes:
-          call.id === undefined || call.id === null
-            ? attributes
-            : { ...attributes, [RPC_JSONRPC_REQUEST_ID]: String(call.id) },
-      },
-      parent,
-    );
+    const attributes = attributesOf(call.method);
+    const span = tracer.startSpan(call.method, { kind: SpanKind.SERVER, attributes }, parent);
+    if (call.id !== undefined && call.id !== null && span.isRecording())
+      span.setAttribute(RPC_JSONRPC_REQUEST_ID, String(call.id));
     const started = performance.now();
-    try {
-      return await context.with(trace.setSpan(parent, span), next);
-    } catch (error) {
-      recordFailure(span, error);
-      throw error;
-    } finally {
+    const end = (): void => {
       duration.record(performance.now() - started, attributes);
       span.end();
-    }
+    };
+    // Plain `then` rather than an async function: one promise per call instead of three.
+    return context.with(trace.setSpan(parent, span), next).then(
+      (result) => {
+        end();
+        return result;
+      },
+      (error: unknown) => {
+        recordFailure(span, error);
+        end();
+        throw error;
+      },
+    );
   };
 }
