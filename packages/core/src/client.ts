@@ -135,11 +135,12 @@ export class RpcClient {
   }
 
   /** Calls `method` and resolves with its result. */
-  async call<T = unknown>(method: string, params?: Params, options?: CallOptions): Promise<T> {
-    if (this.#interceptors.length === 0) return (await this.#call(method, params, options)) as T;
-    return (await runAsync(this.#interceptors, clientCall(method, params, false, options), (call) =>
+  call<T = unknown>(method: string, params?: Params, options?: CallOptions): Promise<T> {
+    // No async wrapper of its own: #call is async already, so a throw still rejects.
+    if (this.#interceptors.length === 0) return this.#call(method, params, options) as Promise<T>;
+    return runAsync(this.#interceptors, clientCall(method, params, false, options), (call) =>
       this.#call(call.method, call.params, call.options, call),
-    )) as T;
+    ) as Promise<T>;
   }
 
   /** Sends a notification: the server runs `method` and answers nothing. */
