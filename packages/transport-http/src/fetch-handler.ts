@@ -28,6 +28,7 @@ export function createFetchHandler(
     const refusal = responder.refuse(
       request.method,
       headers.get('content-length'),
+      headers.get('content-type'),
       headers.get('access-control-request-headers'),
     );
     if (refusal !== undefined) {
@@ -56,8 +57,8 @@ export function createFetchHandler(
       } finally {
         watch.remove(watched);
       }
-      if (body === undefined) return toResponse(responder.tooLarge(undefined));
       const contentType = headers.get('content-type');
+      if (body === undefined) return toResponse(responder.tooLarge(undefined, contentType));
       const context: TransportContext = {
         transport: 'http',
         headers: Object.fromEntries(headers),

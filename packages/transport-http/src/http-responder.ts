@@ -99,6 +99,7 @@ export class HttpResponder {
   refuse(
     method: string | undefined,
     declaredLength: HeaderValue,
+    requestType: HeaderValue,
     requestedHeaders: HeaderValue,
   ): HttpAnswer | undefined {
     if (method !== 'POST') {
@@ -126,7 +127,7 @@ export class HttpResponder {
     }
     if (declaredLength !== undefined && declaredLength !== null) {
       const size = Number(declaredLength);
-      if (size > this.maxMessageSize) return this.tooLarge(size);
+      if (size > this.maxMessageSize) return this.tooLarge(size, requestType);
     }
     return undefined;
   }
@@ -182,13 +183,14 @@ export class HttpResponder {
   /**
    * 413 for a body over `maxMessageSize` (`size` when known), with the protocol's error response
    * (id `null`, invalid request, naming the limit) so that any client of the protocol reads an
-   * error. The rest of the body stays unread, so the connection closes.
+   * error, labelled as replies are. The rest of the body stays unread, so the connection closes.
    */
-  tooLarge(size: number | undefined): HttpAnswer {
+  tooLarge(size: number | undefined, requestType: HeaderValue): HttpAnswer {
     const text = tooLargeError(size, this.maxMessageSize).message;
     const body = this.#errorReply?.(new InvalidRequestError(text));
-    if (body === undefined || this.#contentType === undefined) return this.#plain(413, text, true);
-    return this.#answer(413, this.#headers(true, 'content-type', this.#contentType), body);
+    const type = this.#contentType ?? (typeof requestType === 'string' ? requestType : undefined);
+    if (body === undefined || type === undefined) return this.#plain(413, text, true);
+    return this.#answer(413, this.#headers(true, 'content-type', type), body);
   }
 
   /** 408 for a body that began and then sent nothing for `idleTimeout`; the connection closes. */

@@ -73,6 +73,7 @@ export class NodeRequestListener {
     const refusal = responder.refuse(
       request.method,
       headers['content-length'],
+      headers['content-type'],
       headers['access-control-request-headers'],
     );
     if (refusal !== undefined) {
@@ -84,7 +85,10 @@ export class NodeRequestListener {
     if (parsed !== undefined && request.readableEnded) {
       const message = fromParsedBody(parsed, request, responder);
       if (byteLength(message) > responder.maxMessageSize) {
-        writeAnswer(response, responder.tooLarge(byteLength(message)));
+        writeAnswer(
+          response,
+          responder.tooLarge(byteLength(message), request.headers['content-type']),
+        );
         responder.inFlight.finish();
       } else void this.#respond(request, response, message);
       return;
@@ -146,7 +150,10 @@ function onData(this: IncomingMessage, chunk: Buffer): void {
   // Over the limit: answer now and read no more (the answer closes the connection).
   listener.stop(reading);
   this.pause();
-  writeAnswer(reading.response, listener.responder.tooLarge(undefined));
+  writeAnswer(
+    reading.response,
+    listener.responder.tooLarge(undefined, this.headers['content-type']),
+  );
   listener.responder.inFlight.finish();
 }
 

@@ -14,8 +14,10 @@ const urlOf = (server: HttpServerTransport): string => {
 
 // HTTP is request/reply: `send` resolves the reply (204 for a notification resolves undefined).
 // A body over maxMessageSize is answered 413 with the protocol's error response, which fails the
-// call with a RemoteError (-32600). After close() the own server refuses connections, so the next
-// call fails at once.
+// call with a RemoteError (-32600) naming maxMessageSize, and the server goes on serving (`limits`).
+// No `maxInFlight`: HTTP/1.1 carries one request per connection at a time, so one connection has
+// no flood to bound (a client's concurrent calls each take a connection of their own). After
+// close() the own server refuses connections, so the next call fails at once.
 runTransportConformance(
   { describe, it },
   {
@@ -24,7 +26,7 @@ runTransportConformance(
       const server = new HttpServerTransport({ port: 0 });
       return { server, connect: () => new HttpClientTransport(urlOf(server)) };
     },
-    capabilities: { maxMessageSize: defaultLimits.maxMessageSize },
+    capabilities: { maxMessageSize: defaultLimits.maxMessageSize, limits: true },
   },
 );
 
@@ -45,6 +47,6 @@ runTransportConformance(
         new HttpClientTransport(url, { maxMessageSize: 2 ** 21 });
       return { server, connect, disconnect: sever, close };
     },
-    capabilities: { maxMessageSize: 2 ** 21, disconnect: true, reconnect: true },
+    capabilities: { maxMessageSize: 2 ** 21, limits: true, disconnect: true, reconnect: true },
   },
 );
