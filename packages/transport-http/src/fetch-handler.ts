@@ -40,6 +40,7 @@ export function createFetchHandler(
       const stall = new AbortController();
       const watched: WebBodyWatch = {
         idleTick: 0,
+        idleIndex: -1,
         stall: () => {
           stall.abort(stalledReason);
         },
@@ -65,7 +66,13 @@ export function createFetchHandler(
         signal: request.signal,
       };
       const message = responder.message(body, contentType);
-      return toResponse(await responder.answer(message, context, contentType));
+      let answer: HttpAnswer;
+      try {
+        answer = responder.replied(await responder.call(message, context), contentType);
+      } catch (error) {
+        answer = responder.failed(error);
+      }
+      return toResponse(answer);
     } finally {
       responder.inFlight.finish();
     }

@@ -142,26 +142,20 @@ export class HttpResponder {
   }
 
   /**
-   * Answers a whole message with the handler's reply: 200 labelled with the protocol's content type
-   * (without one, the request's, else by the reply's kind), 204 when no reply is due, 500 when the
-   * handler rejects (reported to `onError`). Never rejects.
+   * Hands a whole message to the handler. The adapter awaits it and answers with
+   * {@link HttpResponder.replied} or {@link HttpResponder.failed}: one async step per request.
    */
-  async answer(
-    message: Message,
-    context: TransportContext,
-    requestType: HeaderValue,
-  ): Promise<HttpAnswer> {
+  call(message: Message, context: TransportContext): Promise<Message | undefined> {
     const handler = this.#handler;
-    if (handler === undefined) {
-      return this.#plain(503, 'Service unavailable: the RPC server is not listening', true);
-    }
-    let reply: Message | undefined;
-    try {
-      reply = await handler(message, context);
-    } catch (error) {
-      this.#onError?.(error);
-      return this.#plain(500, 'Internal server error', false);
-    }
+    if (handler === undefined) return Promise.reject(new Error('The transport is not listening'));
+    return handler(message, context);
+  }
+
+  /**
+   * The answer to a handler's reply: 200 labelled with the protocol's content type (without one,
+   * the request's, else by the reply's kind), or 204 when no reply is due.
+   */
+  replied(reply: Message | undefined, requestType: HeaderValue): HttpAnswer {
     if (reply === undefined) return this.#answer(204, this.#headers(this.#closing));
     if (this.#contentType !== undefined) {
       const headers = this.#closing ? this.#replyClosingHeaders : this.#replyHeaders;
@@ -178,6 +172,17 @@ export class HttpResponder {
       headers: this.#headers(this.#closing, 'content-type', type),
       body: reply,
     };
+  }
+
+  /** The answer to a handler that rejected: 500, without its message, which goes to `onError`. */
+  failed(error: unknown): HttpAnswer {
+    this.report(error);
+    return this.#plain(500, 'Internal server error', false);
+  }
+
+  /** Tells `onError` of what has no caller to go to. */
+  report(error: unknown): void {
+    this.#onError?.(error);
   }
 
   /**

@@ -29,6 +29,7 @@ type Read = IncomingMessage & { [readingKey]?: Reading | undefined };
  */
 class Reading implements Watched {
   idleTick = 0;
+  idleIndex = -1;
   readonly chunks: Buffer[] = [];
   size = 0;
   readonly listener: NodeRequestListener;
@@ -115,14 +116,25 @@ export class NodeRequestListener {
   }
 
   // Never rejects: whatever happens ends in an answer (or none, when the client is gone).
-  async #respond(request: IncomingMessage, response: ServerResponse, message: Message) {
+  async #respond(
+    request: IncomingMessage,
+    response: ServerResponse,
+    message: Message,
+  ): Promise<void> {
     const { responder } = this;
+    let answer: HttpAnswer;
     try {
-      const context = new NodeHttpContext(request, response);
-      writeAnswer(
-        response,
-        await responder.answer(message, context, request.headers['content-type']),
-      );
+      const reply = await responder.call(message, new NodeHttpContext(request, response));
+      answer = responder.replied(reply, request.headers['content-type']);
+    } catch (error) {
+      answer = responder.failed(error);
+    }
+    try {
+      writeAnswer(response, answer);
+    } catch (error) {
+      // An answer Node refuses to write (a header value it rejects): drop the connection.
+      responder.report(error);
+      response.destroy();
     } finally {
       responder.inFlight.finish();
     }
