@@ -125,6 +125,29 @@ describe('handle: Express middleware', () => {
   });
 });
 
+describe('handle: a body Express already read, over maxMessageSize', () => {
+  test('answers 413 with the protocol error response, and serves the next', async () => {
+    const transport = new HttpServerTransport({ maxMessageSize: 64 });
+    const server = new RpcServer(transport, new JsonRpcProtocol(), testDispatcher());
+    await server.serve();
+    cleanups.push(() => server.close());
+    const app = express();
+    app.post('/text', express.text({ type: '*/*' }), transport.handle);
+    const url = await listen(createServer(app));
+    const big = request('reverse_string', ['x'.repeat(100)]);
+    const response = await fetch(`${url}/text`, { method: 'POST', body: big });
+    expect(response.status).toBe(413);
+    expect(await response.json()).toMatchObject({
+      id: null,
+      error: {
+        code: -32600,
+        message: `A message of ${String(big.length)} bytes is over the limit of 64 bytes (maxMessageSize)`,
+      },
+    });
+    expect(await client(`${url}/text`).call('add', [1, 2])).toBe(3);
+  });
+});
+
 describe('fetch: a Fetch API handler', () => {
   const endpoint = 'http://rpc.test/rpc';
 
