@@ -111,6 +111,7 @@ export class NodeRequestListener {
     return true;
   }
 
+  /** Notes that a body made progress. */
   touch(reading: Reading): void {
     this.#watch.touch(reading);
   }
