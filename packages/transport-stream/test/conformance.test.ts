@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, describe, it } from 'vitest';
 import { runTransportConformance } from '@tinyrpc/conformance';
+import { defaultLimits } from '@tinyrpc/core';
 import { listenSeverable } from '@tinyrpc/test-helpers';
 import {
   StreamClientTransport,
@@ -52,7 +53,12 @@ for (const framing of ['content-length', 'newline'] as const satisfies Framing[]
           },
         };
       },
-      capabilities: { binary, multipleClients: false, disconnect: true },
+      capabilities: {
+        binary,
+        multipleClients: false,
+        disconnect: true,
+        maxMessageSize: defaultLimits.maxMessageSize,
+      },
     },
   );
 }
@@ -66,13 +72,13 @@ runTransportConformance(
         createServer({ allowHalfOpen: true }),
       );
       return {
-        server: new StreamServerTransport({ server }),
-        connect: () => new StreamClientTransport({ port }),
+        server: new StreamServerTransport({ server, maxMessageSize }),
+        connect: () => new StreamClientTransport({ port, maxMessageSize }),
         disconnect: sever,
         close,
       };
     },
-    capabilities: { disconnect: true, reconnect: true },
+    capabilities: { disconnect: true, reconnect: true, maxMessageSize },
   },
 );
 
