@@ -15,6 +15,8 @@ import {
 
 // The limit is lowered so the over-size case is cheap; 1 MB round trips still fit.
 const maxMessageSize = 2 * 1024 * 1024;
+// Lowered so the kit's flood case is small.
+const maxInFlight = 8;
 const portOf = (server: StreamServerTransport): number => (server.address as AddressInfo).port;
 
 for (const framing of ['content-length', 'newline'] as const satisfies Framing[]) {
@@ -25,14 +27,14 @@ for (const framing of ['content-length', 'newline'] as const satisfies Framing[]
     {
       name: `stream, TCP port of its own, ${framing} framing`,
       createFixture() {
-        const server = new StreamServerTransport({ port: 0, framing, maxMessageSize });
+        const server = new StreamServerTransport({ port: 0, framing, maxMessageSize, maxInFlight });
         return {
           server,
           connect: () =>
             new StreamClientTransport({ port: portOf(server), framing, maxMessageSize }),
         };
       },
-      capabilities: { binary, maxMessageSize },
+      capabilities: { binary, maxMessageSize, limits: true, maxInFlight },
     },
   );
 
@@ -44,7 +46,11 @@ for (const framing of ['content-length', 'newline'] as const satisfies Framing[]
         const up = new PassThrough();
         const down = new PassThrough();
         return {
-          server: new StreamServerTransport({ stream: { readable: up, writable: down }, framing }),
+          server: new StreamServerTransport({
+            stream: { readable: up, writable: down },
+            framing,
+            maxInFlight,
+          }),
           connect: () =>
             new StreamClientTransport({ stream: { readable: down, writable: up }, framing }),
           disconnect() {
@@ -58,6 +64,8 @@ for (const framing of ['content-length', 'newline'] as const satisfies Framing[]
         multipleClients: false,
         disconnect: true,
         maxMessageSize: defaultLimits.maxMessageSize,
+        limits: true,
+        maxInFlight,
       },
     },
   );
@@ -78,7 +86,7 @@ runTransportConformance(
         close,
       };
     },
-    capabilities: { disconnect: true, reconnect: true, maxMessageSize },
+    capabilities: { disconnect: true, reconnect: true, maxMessageSize, limits: true },
   },
 );
 
@@ -99,6 +107,6 @@ runTransportConformance(
         connect: () => new StreamClientTransport({ path, maxMessageSize }),
       };
     },
-    capabilities: { maxMessageSize },
+    capabilities: { maxMessageSize, limits: true },
   },
 );

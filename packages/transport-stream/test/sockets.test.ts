@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import {
+  RemoteError,
   RpcClient,
   RpcDispatcher,
   RpcServer,
@@ -126,13 +127,18 @@ describe('TCP', () => {
     );
   });
 
-  it('closes a connection that sends a frame over the limit, and keeps serving others', async () => {
+  it('answers a frame over the limit with an error response naming it, and keeps serving others', async () => {
     const { port, errors } = await serve({ port: 0, maxMessageSize: 1000 });
     const big = client(new StreamClientTransport({ port }));
     const small = client(new StreamClientTransport({ port }));
     expect(await small.call('echo', ['before'])).toBe('before');
+    // The id-null error answers the only call waiting on that connection.
     const error = await big.call('echo', ['x'.repeat(2000)]).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(TransportError);
+    expect(RemoteError.is(error)).toBe(true);
+    expect((error as RemoteError).code).toBe(-32600);
+    expect((error as RemoteError).message).toMatch(
+      /^A message of \d+ bytes is over the limit of 1000 bytes \(maxMessageSize\)$/,
+    );
     expect(errors.map(String).join()).toMatch(/over the limit of 1000 bytes \(maxMessageSize\)/);
     expect(await small.call('echo', ['after'])).toBe('after');
     // The client that failed connects again on its next call.

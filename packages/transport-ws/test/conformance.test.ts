@@ -9,20 +9,22 @@ import { WsClientTransport, WsServerTransport } from '@tinyrpc/transport-ws';
 // WsServerTransport's default maxMessageSize: a frame one byte over it closes the connection (1009),
 // so the over-size call fails at once with a TransportError.
 const defaultMaxMessageSize = defaultLimits.maxMessageSize;
+// Lowered so the kit's flood case is small.
+const maxInFlight = 8;
 
 runTransportConformance(
   { describe, it },
   {
     name: 'WebSocket, server on a port of its own, default options',
     createFixture() {
-      const server = new WsServerTransport({ port: 0, path: '/rpc' });
+      const server = new WsServerTransport({ port: 0, path: '/rpc', maxInFlight });
       return {
         server,
         connect: () => new WsClientTransport(`ws://127.0.0.1:${String(server.port)}/rpc`),
       };
     },
     // Without `reconnect`, the next call after a loss opens a new connection.
-    capabilities: { maxMessageSize: defaultMaxMessageSize },
+    capabilities: { maxMessageSize: defaultMaxMessageSize, limits: true, maxInFlight },
   },
 );
 
@@ -59,7 +61,7 @@ for (const reconnect of [false, true]) {
           close,
         };
       },
-      capabilities: { maxMessageSize: 2 ** 21, disconnect: true, reconnect: true },
+      capabilities: { maxMessageSize: 2 ** 21, disconnect: true, reconnect: true, limits: true },
     },
   );
 }
