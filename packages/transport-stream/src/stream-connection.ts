@@ -172,14 +172,10 @@ export class StreamConnection {
       const last = pieces.length - 1;
       // Corked until the next tick, so the messages of one tick leave in one write.
       writable.cork();
-      let fits = true;
-      pieces.forEach((piece, i) => {
-        if (i < last) writable.write(piece);
-        else
-          fits = writable.write(piece, (error) => {
-            if (error) reject(asTransportError(error, 'Writing to the stream failed'));
-            else resolve();
-          });
+      for (let i = 0; i < last; i++) writable.write(pieces[i]);
+      const fits = writable.write(pieces[last], (error) => {
+        if (error) reject(asTransportError(error, 'Writing to the stream failed'));
+        else resolve();
       });
       if (!fits && this.#options.holdWhileBacklogged === true && !this.#holdByBacklog) {
         // The peer does not read what we write: read no more of its requests until it does.
@@ -257,11 +253,10 @@ export class StreamConnection {
     } catch (error) {
       this.#deliver(messagesBefore(error));
       if (this.#closed) return;
-      const onTooLarge = this.#events.onTooLarge;
-      if (onTooLarge !== undefined && isTooLarge(error)) {
+      if (this.#events.onTooLarge !== undefined && isTooLarge(error)) {
         this.#discarding = true;
         this.#stopIdleTimer();
-        onTooLarge(error as TransportError);
+        this.#events.onTooLarge(error as TransportError);
       } else {
         this.destroy(asTransportError(error, 'Unreadable frame'));
       }

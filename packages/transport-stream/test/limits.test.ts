@@ -25,7 +25,7 @@ async function serve(dispatcher: RpcDispatcher, options: Partial<StreamServerOpt
     port: 0,
     onError: (error) => errors.push(error),
     ...options,
-  } as StreamServerOptions);
+  });
   const server = new RpcServer(transport, new JsonRpcProtocol(), dispatcher);
   await server.serve();
   cleanups.push(() => server.close());
@@ -68,7 +68,11 @@ describe('a client that sends and never reads', () => {
     while (sent < limit && Date.now() < deadline) {
       if (!socket.write(request)) {
         const drained = await Promise.race([
-          new Promise<boolean>((resolve) => socket.once('drain', () => resolve(true))),
+          new Promise<boolean>((resolve) =>
+            socket.once('drain', () => {
+              resolve(true);
+            }),
+          ),
           sleep(1000).then(() => false),
         ]);
         if (!drained) {
@@ -159,7 +163,12 @@ describe('idleTimeout', () => {
     // 300 half frames: before idleTimeout, 300 of 300 were still open after 76 s.
     const sockets = await Promise.all(Array.from({ length: 300 }, () => rawSocket(port)));
     const closed = sockets.map(
-      (socket) => new Promise<void>((resolve) => socket.once('close', () => resolve())),
+      (socket) =>
+        new Promise<void>((resolve) =>
+          socket.once('close', () => {
+            resolve();
+          }),
+        ),
     );
     for (const socket of sockets) socket.write('Content-Length: 100\r\n\r\n{"jsonrpc":');
     await expect.poll(() => transport.connectionCount).toBe(301);
@@ -196,7 +205,11 @@ describe('over-size messages', () => {
       const socket = await rawSocket(port);
       let received = '';
       socket.on('data', (chunk: Buffer) => (received += chunk.toString()));
-      const ended = new Promise<void>((resolve) => socket.once('end', () => resolve()));
+      const ended = new Promise<void>((resolve) =>
+        socket.once('end', () => {
+          resolve();
+        }),
+      );
       const first = '{"jsonrpc":"2.0","id":1,"method":"echo","params":["before"]}';
       const big = `{"jsonrpc":"2.0","id":2,"method":"echo","params":["${'x'.repeat(2000)}"]}`;
       socket.write(framing === 'newline' ? `${first}\n${big}\n` : frame(first) + frame(big));

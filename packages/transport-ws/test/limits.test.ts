@@ -128,7 +128,11 @@ describe('WsServerTransport maxInFlight', () => {
     const watch = setInterval(() => {
       most = Math.max(most, transport.inFlight);
     }, 1);
-    resources.track({ close: () => clearInterval(watch) });
+    resources.track({
+      close: () => {
+        clearInterval(watch);
+      },
+    });
     for (let id = 0; id < 30; id++)
       raw.ws.send(JSON.stringify({ jsonrpc: '2.0', method: 'work', params: [20, id], id }));
     const replies = await raw.next(30, 10_000);
