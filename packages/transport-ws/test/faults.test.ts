@@ -1,11 +1,9 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RpcClient, RpcTimeoutError, TransportError, type Message } from '@tinyrpc/core';
 import { JsonRpcProtocol } from '@tinyrpc/jsonrpc';
 import { WsClientTransport, WsServerTransport } from '@tinyrpc/transport-ws';
-import { cleanup, newClient, waitUntil } from './helpers.ts';
+import { cleanup, newClient, startNodeChild, waitUntil } from './helpers.ts';
 
 const resources = cleanup();
 afterEach(() => resources.run());
@@ -21,24 +19,8 @@ wss.on('connection', (ws) => ws.on('message', (data) => {
 }));
 `;
 
-async function startChild(): Promise<{ child: ChildProcess; port: number }> {
-  // Run from the package folder so the child resolves `ws` from its node_modules.
-  const child = spawn(process.execPath, ['--input-type=module', '-e', childServer], {
-    cwd: fileURLToPath(new URL('..', import.meta.url)),
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  resources.track({
-    close: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) resolve();
-        else {
-          child.once('exit', () => {
-            resolve();
-          });
-          child.kill('SIGKILL');
-        }
-      }),
-  });
+async function startChild(): Promise<{ child: ReturnType<typeof startNodeChild>; port: number }> {
+  const child = resources.track(startNodeChild(childServer));
   const port = await new Promise<number>((resolve, reject) => {
     let text = '';
     const timer = setTimeout(() => {

@@ -1,6 +1,4 @@
-import { spawn } from 'node:child_process';
 import { connect as netConnect, type Socket } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RpcClient, TransportError } from '@tinyrpc/core';
 import { JsonRpcProtocol } from '@tinyrpc/jsonrpc';
@@ -9,6 +7,7 @@ import {
   cleanup,
   newClient,
   rawClient,
+  startNodeChild,
   startServer,
   testDispatcher,
   waitUntil,
@@ -33,27 +32,7 @@ ws.on('open', () => {
 `;
 
 function startFlood(url: string, count: number): Promise<void> {
-  // From the package folder, so the child resolves `ws` from its node_modules.
-  const child = spawn(
-    process.execPath,
-    ['--input-type=module', '-e', floodScript, url, String(count)],
-    {
-      cwd: fileURLToPath(new URL('..', import.meta.url)),
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  resources.track({
-    close: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null || child.signalCode !== null) resolve();
-        else {
-          child.once('exit', () => {
-            resolve();
-          });
-          child.kill('SIGKILL');
-        }
-      }),
-  });
+  const child = resources.track(startNodeChild(floodScript, [url, String(count)]));
   return new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
       reject(new Error('the flooding client did not queue its requests within 60 s'));
