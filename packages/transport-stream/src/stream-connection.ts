@@ -173,24 +173,34 @@ export class StreamConnection {
       // Corked until the next tick, so the messages of one tick leave in one write.
       writable.cork();
       for (let i = 0; i < last; i++) writable.write(pieces[i]);
-      const fits = writable.write(pieces[last], (error) => {
+      writable.write(pieces[last], (error) => {
         if (error) reject(asTransportError(error, 'Writing to the stream failed'));
         else resolve();
       });
-      if (!fits && this.#options.holdWhileBacklogged === true && !this.#holdByBacklog) {
-        // The peer does not read what we write: read no more of its requests until it does.
-        this.#holdByBacklog = true;
-        writable.once('drain', () => {
-          this.#holdByBacklog = false;
-          this.#flow();
-        });
-        this.#flow();
-      }
-      process.nextTick(() => {
-        writable.uncork();
-      });
+      process.nextTick(this.#uncork);
     });
   }
+
+  // After the tick's writes went out: what the system did not take waits for the peer to read it.
+  // Past the high-water mark the peer is not reading, so (on a server) read no more of its
+  // requests until it has (`'drain'`). Checked here, not on write(): one large reply is over the
+  // mark while corked, however fast the peer reads.
+  readonly #uncork = (): void => {
+    const writable = this.#writable;
+    writable.uncork();
+    if (
+      this.#options.holdWhileBacklogged !== true ||
+      this.#holdByBacklog ||
+      writable.writableLength <= writable.writableHighWaterMark
+    )
+      return;
+    this.#holdByBacklog = true;
+    writable.once('drain', () => {
+      this.#holdByBacklog = false;
+      this.#flow();
+    });
+    this.#flow();
+  };
 
   /**
    * Ends the connection in order: resolves once what was sent is flushed. A socket closes when the
