@@ -269,7 +269,7 @@ export class RpcClient {
     const pending =
       'batch' in reply
         ? reply.responses.map((r) => this.#pending.get(r.id)).find((p) => p !== undefined)
-        : this.#pending.get(reply.id);
+        : (this.#pending.get(reply.id) ?? this.#onlyPendingFor(reply));
     if (pending === undefined) {
       this.#options.onError?.(
         new UnexpectedIdError(`Reply id ${describeIds(reply)} matches no pending call`),
@@ -278,6 +278,14 @@ export class RpcClient {
     }
     this.#forget(pending.ids);
     pending.resolve(reply);
+  }
+
+  // An error with id null answers a request the server could not read (over size, unparsable). On a
+  // connection it can be matched only when a single call is waiting: then it is that call's answer.
+  #onlyPendingFor(reply: RpcResponse): Pending | undefined {
+    if (reply.id !== null || reply.error === undefined) return undefined;
+    const calls = new Set(this.#pending.values());
+    return calls.size === 1 ? calls.values().next().value : undefined;
   }
 
   // A failing trace hook must not fail the call, nor escape into a transport's event listener.
