@@ -67,11 +67,15 @@ const ignore = (): void => undefined;
 
 type State = 'idle' | 'listening' | 'closing' | 'closed';
 
-/** One peer with calls running: its context is made once and shared by those calls. */
+/** A peer seen lately: its context is made once and shared by its calls. */
 interface Peer {
+  readonly routingId: Buffer;
   readonly context: ZmqTransportContext;
   running: number;
 }
+
+/** Idle peers kept for their next call; past this many, the idle ones are forgotten. */
+const idlePeersKept = 1024;
 
 /**
  * A ZeroMQ server transport on a ROUTER socket: answers REQ and DEALER peers alike, handling many
@@ -92,8 +96,14 @@ export class ZmqServerTransport implements ServerTransport {
   readonly #maxInFlight: number;
   readonly #onError: ErrorHandler | undefined;
   readonly #inFlight = new InFlight();
-  /** Peers with calls running, by routing id in hexadecimal; a peer leaves when its last call ends. */
+  /**
+   * Peers by routing id in hexadecimal: those with calls running, and up to {@link idlePeersKept}
+   * others. A peer's calls often all finish between two reads, so dropping it at once would make
+   * its state again for each read.
+   */
   readonly #peers = new Map<string, Peer>();
+  /** The peer of the last request: most reads bring several requests of one peer. */
+  #lastPeer: Peer | undefined;
   #state: State = 'idle';
   #boundEndpoint: string | undefined;
   #loop: Promise<void> | undefined;
@@ -235,17 +245,26 @@ export class ZmqServerTransport implements ServerTransport {
 
   // The state of the peer with this routing id, made when its first call in a while arrives.
   #peer(routingId: Buffer): Peer {
+    const last = this.#lastPeer;
+    if (last !== undefined && last.routingId.equals(routingId)) return last;
     const peerId = routingId.toString('hex');
     let peer = this.#peers.get(peerId);
     if (peer === undefined) {
-      peer = { context: { transport: 'zmq', peerId }, running: 0 };
+      if (this.#peers.size >= idlePeersKept) this.#forgetIdlePeers();
+      peer = { routingId, context: { transport: 'zmq', peerId }, running: 0 };
       this.#peers.set(peerId, peer);
     }
+    this.#lastPeer = peer;
     return peer;
   }
 
+  #forgetIdlePeers(): void {
+    for (const [peerId, peer] of this.#peers) if (peer.running === 0) this.#peers.delete(peerId);
+    this.#lastPeer = undefined;
+  }
+
   #finished(peer: Peer): void {
-    if (--peer.running === 0) this.#peers.delete(peer.context.peerId);
+    peer.running--;
     this.#inFlight.finish();
   }
 

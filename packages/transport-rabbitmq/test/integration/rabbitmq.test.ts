@@ -241,6 +241,23 @@ describe.skipIf(!available)('RabbitMQ transport', () => {
     expect(await client.call('add', [2, 2])).toBe(4);
   });
 
+  it('lets go of a call whose signal aborted, also for a direct caller of send()', async () => {
+    const queue = uniqueQueue('abort-direct');
+    await startServer({ queue });
+    const transport = new RabbitMqClientTransport({ url, routingKey: queue });
+    cleanups.push(() => transport.close());
+    const controller = new AbortController();
+    const request = '{"jsonrpc":"2.0","method":"sleep","params":[500,"late"],"id":1}';
+    const sent = transport.send(request, { signal: controller.signal });
+    await sleep(50);
+    const aborted = performance.now();
+    controller.abort(new Error('gave up'));
+    await expect(sent).rejects.toThrow('gave up');
+    // Within one sweep (100 ms), not at the reply 450 ms later.
+    expect(performance.now() - aborted).toBeLessThan(400);
+    expect(transport.pendingCount).toBe(0);
+  });
+
   it('spreads calls over competing servers on one queue', async () => {
     const queue = uniqueQueue('compete');
     const counts = [0, 0, 0];
