@@ -64,6 +64,8 @@ export class HttpClientTransport implements ClientTransport {
   readonly maxMessageSize: number;
   /** The `timeout` option: `RpcClient` applies it to calls that set none of their own. */
   readonly defaultTimeout?: number;
+  /** Call headers (`SendOptions.headers`: a trace context…) travel as HTTP request headers. */
+  readonly supportsHeaders = true;
   readonly #fetch: typeof fetch;
   readonly #requestInit: HttpClientTransportOptions['requestInit'];
   readonly #headers: Record<string, string>;
@@ -102,7 +104,10 @@ export class HttpClientTransport implements ClientTransport {
       const response = await this.#fetch(this.url, {
         ...this.#requestInit,
         method: 'POST',
-        headers: this.#headersFor(contentType),
+        headers:
+          options.headers === undefined
+            ? this.#headersFor(contentType)
+            : { ...this.#headersFor(contentType), ...options.headers },
         body: message as BodyInit,
         signal,
       });

@@ -88,6 +88,8 @@ export class RabbitMqClientTransport implements ClientTransport {
    * (`undefined`: none); also each request's AMQP expiration.
    */
   readonly defaultTimeout: number | undefined;
+  /** Call headers (`SendOptions.headers`: a trace context…) travel as the message's AMQP headers. */
+  readonly supportsHeaders = true;
   readonly #options: RabbitMqClientTransportOptions;
   readonly #expiration: string | undefined;
   readonly #maxMessageSize: number;
@@ -150,11 +152,12 @@ export class RabbitMqClientTransport implements ClientTransport {
     }
     const session = await this.#connect();
     signal?.throwIfAborted();
+    const { headers } = options;
     if (options.expectReply === false) {
-      this.#publish(session, body, {});
+      this.#publish(session, body, headers === undefined ? {} : { headers });
       return undefined;
     }
-    return this.#call(session, body, signal);
+    return this.#call(session, body, signal, headers);
   }
 
   /** Fails the calls in flight with a {@link TransportError} and closes the channel (and the connection it opened). */
@@ -172,7 +175,12 @@ export class RabbitMqClientTransport implements ClientTransport {
     await Promise.all([...this.#releasing]);
   }
 
-  #call(session: Session, body: Buffer, signal: AbortSignal | undefined): Promise<Buffer> {
+  #call(
+    session: Session,
+    body: Buffer,
+    signal: AbortSignal | undefined,
+    headers: SendOptions['headers'],
+  ): Promise<Buffer> {
     const id = String(++this.#nextId);
     return new Promise<Buffer>((resolve, reject) => {
       this.#pending.set(id, { resolve, reject, signal });
@@ -183,6 +191,7 @@ export class RabbitMqClientTransport implements ClientTransport {
           correlationId: id,
           mandatory: true,
           expiration: this.#expiration,
+          ...(headers === undefined ? {} : { headers }),
         });
       } catch (error) {
         this.#take(id);

@@ -89,6 +89,8 @@ export interface RabbitMqTransportContext extends TransportContext {
   readonly redelivered: boolean;
   /** Aborts when the channel the request came on is lost: its reply can no longer be sent. */
   readonly signal: AbortSignal;
+  /** The message's string headers (a trace context, say); other header values are left out. */
+  readonly headers: Readonly<Record<string, string>>;
 }
 
 /** Default of {@link RabbitMqServerTransportOptions.maxInFlight}: the channel's prefetch. */
@@ -378,7 +380,11 @@ export class RabbitMqServerTransport implements ServerTransport {
 
   async #answer(session: Session, delivery: ConsumeMessage): Promise<void> {
     const { channel } = session;
-    const properties = delivery.properties as { correlationId?: unknown; replyTo?: unknown };
+    const properties = delivery.properties as {
+      correlationId?: unknown;
+      replyTo?: unknown;
+      headers?: unknown;
+    };
     const correlationId = stringOrUndefined(properties.correlationId);
     const replyTo = stringOrUndefined(properties.replyTo);
     let reply: Message | undefined;
@@ -394,6 +400,7 @@ export class RabbitMqServerTransport implements ServerTransport {
         replyTo,
         redelivered: delivery.fields.redelivered,
         signal: session.lost.signal,
+        headers: stringHeaders(properties.headers),
       };
       try {
         reply = await (this.#handler as MessageHandler)(delivery.content, context);
@@ -482,4 +489,15 @@ function isLost(session: Session): boolean {
 function stringOrUndefined(value: unknown): string | undefined {
   if (typeof value === 'string') return value;
   return typeof value === 'number' ? String(value) : undefined;
+}
+
+const noHeaders: Readonly<Record<string, string>> = Object.freeze({});
+
+// AMQP headers may hold numbers, tables and more; the context carries the strings among them.
+function stringHeaders(headers: unknown): Readonly<Record<string, string>> {
+  if (typeof headers !== 'object' || headers === null) return noHeaders;
+  const strings = Object.entries(headers).filter(
+    (entry): entry is [string, string] => typeof entry[1] === 'string',
+  );
+  return strings.length === 0 ? noHeaders : Object.fromEntries(strings);
 }
