@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import {
   InvalidRequestError,
   serverTransportBrand,
@@ -48,7 +49,8 @@ export interface NatsServerTransportOptions extends NatsConnectionOptions {
   readonly subject: string;
   /**
    * The queue group the server joins, default {@link defaultQueueGroup}: NATS hands each call to
-   * one server of the group. `false` for none: every server on the subject gets every call.
+   * one server of the group. `false` for none: every server on the subject gets every call (as a
+   * service, the server is then alone in a group of its own, `tinyrpc_<random>`).
    */
   readonly queue?: string | false;
   /**
@@ -236,8 +238,9 @@ export class NatsServerTransport implements ServerTransport {
     service.addEndpoint('rpc', {
       subject: this.subject,
       metadata,
-      // The framework puts endpoints in its own group "q" unless told; `false` means none.
-      queue: this.queue ?? '',
+      // The framework always subscribes in a queue group: a group of this server alone gives it
+      // every call, as no group would.
+      queue: this.queue ?? `tinyrpc_${randomBytes(8).toString('hex')}`,
       handler: (error, msg) => {
         if (error === null) deliver(msg);
         else this.#report(error);
