@@ -24,3 +24,15 @@ export async function waitUntil(check: () => boolean, timeoutMs = 10_000): Promi
     await sleep(20);
   }
 }
+
+/** Polls the async `check` until it holds, failing after `timeoutMs`. */
+export async function waitUntilAsync(
+  check: () => Promise<boolean>,
+  timeoutMs = 10_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${String(timeoutMs)} ms`);
+    await sleep(20);
+  }
+}
