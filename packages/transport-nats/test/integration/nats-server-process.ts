@@ -23,9 +23,14 @@ export async function startNatsServer(port: number): Promise<NatsServerProcess> 
   const child: ChildProcess = spawn(natsServerBinary, ['-a', '127.0.0.1', '-p', String(port)], {
     stdio: 'ignore',
   });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      resolve();
+    }),
+  );
   await waitUntilAsync(async () => {
-    if (child.exitCode !== null) throw new Error(`nats-server exited with ${String(child.exitCode)}`);
+    if (child.exitCode !== null)
+      throw new Error(`nats-server exited with ${String(child.exitCode)}`);
     return tcpReachable('127.0.0.1', port, 200);
   }, 10_000);
   return {

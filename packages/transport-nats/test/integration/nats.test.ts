@@ -69,7 +69,10 @@ describe.skipIf(!available)('NATS transports', () => {
     await serve({ subject }, whoAmI('b'));
     const { client } = clientFor(subject);
     const answers = await Promise.all(Array.from({ length: 200 }, () => client.call('who')));
-    const counts = { a: answers.filter((x) => x === 'a').length, b: answers.filter((x) => x === 'b').length };
+    const counts = {
+      a: answers.filter((x) => x === 'a').length,
+      b: answers.filter((x) => x === 'b').length,
+    };
     // Exactly one server answers each call, and NATS spreads them (randomly) over both.
     expect(counts.a + counts.b).toBe(200);
     expect(counts.a).toBeGreaterThan(20);
@@ -210,7 +213,10 @@ describe.skipIf(!available)('NATS transports', () => {
   it('does not run a call whose deadline passed before it arrived', async () => {
     const subject = uniqueSubject('expired');
     let ran = 0;
-    await serve({ subject }, new RpcDispatcher().add('work', () => ++ran));
+    await serve(
+      { subject },
+      new RpcDispatcher().add('work', () => ++ran),
+    );
     const transport = new NatsClientTransport({ servers, subject });
     cleanup.push(() => transport.close());
     const protocol = new JsonRpcProtocol();
@@ -256,7 +262,10 @@ describe.skipIf(!available)('NATS transports', () => {
 
   it('fails a call whose reply is over the limit with a clear error instead of a timeout', async () => {
     const subject = uniqueSubject('big-reply');
-    await serve({ subject }, new RpcDispatcher().add('big', () => 'y'.repeat(2_000_000)));
+    await serve(
+      { subject },
+      new RpcDispatcher().add('big', () => 'y'.repeat(2_000_000)),
+    );
     const { client } = clientFor(subject);
     const started = Date.now();
     const error = await client.call('big').catch((e: unknown) => e);
@@ -289,7 +298,7 @@ describe.skipIf(!available)('NATS transports', () => {
     expect(refused).toHaveLength(2);
     for (const result of refused) {
       expect(TransportError.is(result.error)).toBe(true);
-      expect(String((result.error as Error).message)).toBe(
+      expect((result.error as Error).message).toBe(
         'The server could not take the call: Server busy: 3 calls in flight (maxInFlight) (service error 429)',
       );
     }

@@ -1,7 +1,13 @@
 // What happens to calls when the NATS server itself goes away and comes back: a nats-server of the
 // test's own, killed with SIGKILL and started again on the same port.
 import { afterEach, describe, expect, it } from 'vitest';
-import { RpcClient, RpcDispatcher, RpcServer, RpcTimeoutError, TransportError } from '@tinyrpc/core';
+import {
+  RpcClient,
+  RpcDispatcher,
+  RpcServer,
+  RpcTimeoutError,
+  TransportError,
+} from '@tinyrpc/core';
 import { JsonRpcProtocol } from '@tinyrpc/jsonrpc';
 import { freePort, gate } from '@tinyrpc/test-helpers';
 import { NatsClientTransport, NatsServerTransport } from '@tinyrpc/transport-nats';
@@ -97,9 +103,9 @@ describe.skipIf(!installed)('NATS server restarts', () => {
     }
     expect(answered).toBe(true);
     expect(transport.pendingCount).toBe(0);
-    expect(reports.some((e) => TransportError.is(e) && /^Lost the NATS connection/.test(e.message))).toBe(
-      true,
-    );
+    expect(
+      reports.some((e) => TransportError.is(e) && /^Lost the NATS connection/.test(e.message)),
+    ).toBe(true);
   });
 
   it('with reconnect: false, the next call after a restart opens a new connection', async () => {
