@@ -638,7 +638,7 @@ export function runTransportConformance(
           !RpcTimeoutError.is(error),
           'An over-size message was not rejected: the call only timed out',
         );
-        assert.ok(RpcError.isRpcError(error), `Expected an RpcError, got ${describeError(error)}`);
+        assert.ok(RpcError.is(error), `Expected an RpcError, got ${describeError(error)}`);
         assert.equal(client.pendingCount, 0, 'The failed call is left pending');
       },
     );

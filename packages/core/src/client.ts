@@ -18,13 +18,17 @@ import type {
   RpcProtocol,
   RpcRequest,
   RpcResponse,
+  SendOptions,
 } from './types.ts';
 
 const clientBrand = Symbol.for('@tinyrpc/core/RpcClient');
 
 /** Options of {@link RpcClient}. */
 export interface RpcClientOptions {
-  /** Milliseconds a call may take before it fails with {@link RpcTimeoutError}; default: no limit. */
+  /**
+   * Milliseconds a call may take before it fails with {@link RpcTimeoutError}: the one per-call
+   * clock. Default: the transport's `defaultTimeout` (a broker transport has one), else no limit.
+   */
   readonly timeout?: number;
   /** Called with every message sent (`'-->'`) and every reply received (`'<--'`). */
   readonly trace?: TraceFunction;
@@ -79,11 +83,18 @@ export class RpcClient {
   /** Calls waiting for a reply, on multiplexed transports (those with `subscribe`). */
   readonly #pending = new Map<RequestId, Pending>();
   readonly #unsubscribe: (() => void) | undefined;
+  readonly #expectReply: SendOptions;
+  readonly #oneWay: SendOptions;
+  readonly #timeout: number | undefined;
 
   constructor(protocol: RpcProtocol, transport: ClientTransport, options: RpcClientOptions = {}) {
     this.protocol = protocol;
     this.transport = transport;
     this.#options = options;
+    const label = protocol.contentType === undefined ? {} : { contentType: protocol.contentType };
+    this.#expectReply = Object.freeze({ expectReply: true, ...label });
+    this.#oneWay = Object.freeze({ expectReply: false, ...label });
+    this.#timeout = options.timeout ?? transport.defaultTimeout;
     this.#unsubscribe = transport.subscribe?.({
       onMessage: (message) => {
         this.#receive(message);
@@ -198,10 +209,13 @@ export class RpcClient {
 
   async #sendOneWay(message: Message, signal: AbortSignal | undefined): Promise<void> {
     this.#trace('-->', message);
-    await this.transport.send(
-      message,
-      signal === undefined ? { expectReply: false } : { expectReply: false, signal },
-    );
+    await this.transport.send(message, this.#sendOptions(false, signal));
+  }
+
+  // One options object per expectReply when there is no signal, so the hot path allocates nothing.
+  #sendOptions(expectReply: boolean, signal: AbortSignal | undefined): SendOptions {
+    if (signal === undefined) return expectReply ? this.#expectReply : this.#oneWay;
+    return { ...(expectReply ? this.#expectReply : this.#oneWay), signal };
   }
 
   // Request/reply transports: the reply is whatever `send` resolves with.
@@ -210,10 +224,7 @@ export class RpcClient {
     ids: readonly RequestId[],
     signal?: AbortSignal,
   ): Promise<Reply> {
-    const data = await this.transport.send(
-      message,
-      signal === undefined ? { expectReply: true } : { expectReply: true, signal },
-    );
+    const data = await this.transport.send(message, this.#sendOptions(true, signal));
     if (data === undefined) throw new InvalidReplyError('The transport returned no reply');
     this.#trace('<--', data);
     const reply = this.#parse(data);
@@ -239,12 +250,7 @@ export class RpcClient {
       };
       // A transport that throws instead of rejecting must not leave the call registered.
       try {
-        this.transport
-          .send(
-            message,
-            signal === undefined ? { expectReply: false } : { expectReply: false, signal },
-          )
-          .then(undefined, failed);
+        this.transport.send(message, this.#sendOptions(false, signal)).then(undefined, failed);
       } catch (error) {
         failed(error);
       }
@@ -289,7 +295,7 @@ export class RpcClient {
     try {
       return this.protocol.parseReply(data);
     } catch (error) {
-      throw RpcError.isRpcError(error)
+      throw RpcError.is(error)
         ? error
         : new InvalidReplyError('Unreadable reply', { cause: error });
     }
@@ -300,7 +306,7 @@ export class RpcClient {
   }
 
   #failAll(error: Error): void {
-    const failure = RpcError.isRpcError(error)
+    const failure = RpcError.is(error)
       ? error
       : new TransportError(error.message, { cause: error });
     const calls = new Set(this.#pending.values());
@@ -314,7 +320,7 @@ export class RpcClient {
     options: CallOptions | undefined,
     cleanup?: () => void,
   ): Promise<T> {
-    const timeout = options?.timeout ?? this.#options.timeout;
+    const timeout = options?.timeout ?? this.#timeout;
     const outer = options?.signal;
     if (timeout === undefined && outer === undefined) return work();
     if (outer?.aborted) return Promise.reject(outer.reason as Error);

@@ -179,9 +179,7 @@ export class RpcDispatcher {
     const answers: MaybePromise<RpcResponse | undefined>[] = [];
     let pending = false;
     for (const member of batch.requests) {
-      const answer = RpcError.isRpcError(member)
-        ? member.response
-        : this.dispatchOne(member, options);
+      const answer = RpcError.is(member) ? member.response : this.dispatchOne(member, options);
       if (isPromiseLike(answer)) pending = true;
       answers.push(answer);
     }

@@ -2,6 +2,7 @@ import { hasBrand, setBrand } from './brand.ts';
 import { isPromiseLike, type RpcDispatcher } from './dispatcher.ts';
 import { InternalError, RpcError } from './errors.ts';
 import type {
+  ListenOptions,
   Message,
   RpcBatchRequest,
   RpcBatchResponse,
@@ -14,7 +15,10 @@ import type {
 
 const serverBrand = Symbol.for('@tinyrpc/core/RpcServer');
 
-/** Which way a traced message travels: `'-->'` into the traced side, `'<--'` out of it. */
+/**
+ * Which way a traced message travels, on both sides as in Python tinyrpc: `'-->'` from client to
+ * server (a request: sent by a client, received by a server), `'<--'` from server to client (a reply).
+ */
 export type TraceDirection = '-->' | '<--';
 
 /** Called with every raw message in and out, as Python tinyrpc's `trace`. */
@@ -75,7 +79,19 @@ export class RpcServer {
     if (this.#closing.signal.aborted) throw new Error('This server is closed');
     if (this.#serving) throw new Error('This server is already serving');
     this.#serving = true;
-    await this.transport.listen((message, context) => this.handle(message, context));
+    const { protocol } = this;
+    const options: ListenOptions = {
+      ...(protocol.contentType === undefined ? {} : { contentType: protocol.contentType }),
+      errorReply: (error) => {
+        try {
+          return protocol.createErrorResponse?.(error).serialize();
+        } catch (failure) {
+          this.#options.onError?.(failure);
+          return undefined;
+        }
+      },
+    };
+    await this.transport.listen((message, context) => this.handle(message, context), options);
   }
 
   /**
@@ -144,8 +160,7 @@ export class RpcServer {
   }
 
   #parseFailure(error: unknown): Message | undefined {
-    if (RpcError.isRpcError(error) && error.response !== undefined)
-      return error.response.serialize();
+    if (RpcError.is(error) && error.response !== undefined) return error.response.serialize();
     this.#options.onError?.(error);
     return undefined;
   }
@@ -165,9 +180,7 @@ export class RpcServer {
           response.serialize();
           return response;
         } catch (memberError) {
-          const member = batch.requests.find(
-            (r) => !RpcError.isRpcError(r) && r.id === response.id,
-          );
+          const member = batch.requests.find((r) => !RpcError.is(r) && r.id === response.id);
           return (member as RpcRequest).errorRespond(unencodable(memberError));
         }
       });

@@ -21,6 +21,7 @@ import {
   JsonRpcSuccessResponse,
   type Stringify,
 } from './json-rpc-messages.ts';
+import { JSON_RPC_CONTENT_TYPE } from './error-codes.ts';
 
 /** A pair of functions that turn values into JSON text and back, in place of `JSON`. */
 export interface JsonSerializer {
@@ -57,6 +58,8 @@ const isId = (value: unknown): value is RequestId =>
  */
 export class JsonRpcProtocol implements RpcProtocol {
   readonly supportsBatch = true;
+  /** `application/json`: what HTTP and other labelled transports send these messages as. */
+  readonly contentType = JSON_RPC_CONTENT_TYPE;
   /** Most requests allowed in one batch. */
   readonly maxBatchLength: number;
   readonly #stringify: Stringify;
@@ -88,6 +91,11 @@ export class JsonRpcProtocol implements RpcProtocol {
   /** Builds one batch message of `requests`. */
   createBatchRequest(requests: readonly JsonRpcRequest[]): JsonRpcBatchRequest {
     return new JsonRpcBatchRequest(requests, this.#stringify);
+  }
+
+  /** Builds an error response with id `null`, the answer to input that reached no request. */
+  createErrorResponse(error: RpcError): JsonRpcErrorResponse {
+    return new JsonRpcErrorResponse(null, toErrorObject(error), this.#stringify);
   }
 
   /**
