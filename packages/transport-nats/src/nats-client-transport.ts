@@ -15,7 +15,7 @@ import {
   type NatsConnection,
   type Subscription,
 } from 'nats';
-import { describeError, messageSize, raceSignal, tooLargeError } from './kit-shim.ts';
+import { describeError, messageSize, raceSignal, tooLargeError } from '@tinyrpc/core/transport';
 import {
   checkedMaxMessageSize,
   checkSubject,

@@ -1,4 +1,5 @@
-import { TransportError } from '@tinyrpc/core';
+import { TransportError, type ErrorHandler, type ReconnectOptions } from '@tinyrpc/core';
+import { Backoff, defaultLimits, describeError, reconnectOptions } from '@tinyrpc/core/transport';
 import {
   connect,
   headers,
@@ -9,13 +10,6 @@ import {
   type NatsConnection,
   type Status,
 } from 'nats';
-import {
-  Backoff,
-  describeError,
-  reconnectOptions,
-  type ErrorHandler,
-  type ReconnectOptions,
-} from './kit-shim.ts';
 
 /** How a NATS transport reaches the server: its own connection, or one the caller owns. */
 export interface NatsConnectionOptions {
@@ -87,18 +81,17 @@ function reconnectSettings(value: boolean | ReconnectOptions | undefined): Conne
   const policy = reconnectOptions(value, true);
   if (policy === undefined) return { reconnect: false };
   const backoff = new Backoff(policy);
-  const retries = policy.retries ?? Infinity;
   return {
     reconnect: true,
-    maxReconnectAttempts: Number.isFinite(retries) ? retries : -1,
+    maxReconnectAttempts: Number.isFinite(policy.retries) ? policy.retries : -1,
     // Called before each attempt once every server was tried; the attempts' count is the client's.
-    reconnectDelayHandler: () => backoff.next() ?? policy.maxDelay ?? 5000,
+    reconnectDelayHandler: () => backoff.next() ?? policy.maxDelay,
   };
 }
 
 /** Checks `maxMessageSize` and returns it, or the default. */
 export function checkedMaxMessageSize(options: NatsConnectionOptions, what: string): number {
-  const value = options.maxMessageSize ?? 1_048_576;
+  const value = options.maxMessageSize ?? defaultLimits.maxMessageSize;
   if (!(Number.isInteger(value) && value > 0)) {
     throw new TypeError(`${what}: "maxMessageSize" must be a positive integer`);
   }

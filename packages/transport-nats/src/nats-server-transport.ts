@@ -4,6 +4,7 @@ import {
   serverTransportBrand,
   setBrand,
   TransportError,
+  type ListenOptions,
   type Message,
   type MessageHandler,
   type ServerTransport,
@@ -16,8 +17,7 @@ import {
   InFlight,
   messageSize,
   tooLargeError,
-  type ListenOptions,
-} from './kit-shim.ts';
+} from '@tinyrpc/core/transport';
 import {
   checkedMaxMessageSize,
   checkSubject,

@@ -244,7 +244,7 @@ describe.skipIf(!available)('NATS transports', () => {
     const error = await client.call('echo', ['x'.repeat(2_000_000)]).catch((e: unknown) => e);
     expect(TransportError.is(error)).toBe(true);
     expect((error as Error).message).toMatch(
-      /^Message of 2000\d{3} bytes is over the limit of 1048576 bytes \(maxMessageSize\)$/,
+      /^A message of 2000\d{3} bytes is over the limit of 1048576 bytes \(maxMessageSize\)$/,
     );
     expect(transport.pendingCount).toBe(0);
     expect(await client.call('echo', ['small'])).toBe('small');
