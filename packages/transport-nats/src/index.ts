@@ -10,7 +10,7 @@
  *
  * const servers = '127.0.0.1:4222';
  * const dispatcher = new RpcDispatcher();
- * dispatcher.add('reverse_string', (s: string) => [...s].reverse().join(''));
+ * dispatcher.add('reverse_string', (s: string) => Array.from(s).reverse().join(''));
  * const server = new RpcServer(
  *   new NatsServerTransport({ servers, subject: 'services.reverse' }),
  *   new JsonRpcProtocol(),
