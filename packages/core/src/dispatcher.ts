@@ -207,7 +207,12 @@ export class RpcDispatcher {
     if (entry.options.schema !== undefined) {
       // The schema's output is what the method receives (it may fill in defaults), so that is what
       // the argument count is checked on.
-      const checked = validate(entry.options.schema, args);
+      const named = request.params !== undefined && !Array.isArray(request.params);
+      const checked = validate(
+        entry.options.schema,
+        args,
+        named ? entry.options.params : undefined,
+      );
       if (isPromiseLike(checked)) {
         return Promise.resolve(checked).then((valid) =>
           this.#call(entry, checkCount(entry, valid), request, options),
@@ -265,20 +270,38 @@ function namedToPositional(names: readonly string[], params: Record<string, unkn
   return args;
 }
 
-function validate(schema: StandardSchemaV1, args: unknown[]): MaybePromise<unknown[]> {
+// Issues come back with paths into the argument list; for named params the first step of a path is
+// the parameter's name, so the caller reads `["b"]` for what it sent as `{ b: … }`.
+function validate(
+  schema: StandardSchemaV1,
+  args: unknown[],
+  names: readonly string[] | undefined,
+): MaybePromise<unknown[]> {
   const outcome = schema['~standard'].validate(args);
   const read = (result: Awaited<typeof outcome>): unknown[] => {
     if (result.issues !== undefined) {
-      throw new InvalidParamsError(undefined, {
-        data: result.issues.map((issue) => ({
-          message: issue.message,
-          path: issue.path?.map(String),
-        })),
+      const issues = result.issues.map((issue) => {
+        const path = issue.path?.map(pathKey);
+        if (names !== undefined && path !== undefined && path.length > 0)
+          path[0] = names[Number(path[0])] ?? (path[0] as string);
+        return path === undefined ? { message: issue.message } : { message: issue.message, path };
       });
+      const [first] = issues;
+      const where = first?.path === undefined ? '' : `${first.path.join('.')}: `;
+      throw new InvalidParamsError(
+        first === undefined ? undefined : `Invalid params: ${where}${first.message}`,
+        { data: issues },
+      );
     }
     return Array.isArray(result.value) ? (result.value as unknown[]) : [result.value];
   };
   return isPromiseLike(outcome) ? Promise.resolve(outcome).then(read) : read(outcome);
+}
+
+// A path step is a key, or (in Standard Schema) an object holding one.
+function pathKey(step: PropertyKey | { readonly key: PropertyKey }): string {
+  const key = typeof step === 'object' ? step.key : step;
+  return typeof key === 'symbol' ? (key.description ?? '') : String(key);
 }
 
 function joinSignals(a: AbortSignal | undefined, b: AbortSignal | undefined): AbortSignal {

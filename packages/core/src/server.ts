@@ -1,6 +1,7 @@
 import { hasBrand, setBrand } from './brand.ts';
 import { isPromiseLike, type RpcDispatcher } from './dispatcher.ts';
 import { InternalError, RpcError } from './errors.ts';
+import { InFlight } from './transport/in-flight.ts';
 import type {
   ListenOptions,
   Message,
@@ -53,7 +54,7 @@ export class RpcServer {
   readonly dispatcher: RpcDispatcher;
   readonly #options: RpcServerOptions;
   readonly #closing = new AbortController();
-  readonly #inFlight = new Set<Promise<unknown>>();
+  readonly #inFlight = new InFlight();
   #serving = false;
 
   constructor(
@@ -100,7 +101,7 @@ export class RpcServer {
    */
   async close(): Promise<void> {
     this.#closing.abort(new Error('Server closed'));
-    await Promise.all([this.transport.close(), this.#drain()]);
+    await Promise.all([this.transport.close(), this.#inFlight.drain()]);
   }
 
   /**
@@ -133,14 +134,14 @@ export class RpcServer {
     });
     if (!isPromiseLike(answer))
       return Promise.resolve(this.#reply(this.#serialize(parsed, answer), context));
-    const settled = answer
-      .then((value) => this.#reply(this.#serialize(parsed, value), context))
-      .catch((error: unknown) => {
-        this.#options.onError?.(error);
-        return undefined;
-      });
-    this.#track(settled);
-    return settled;
+    return this.#inFlight.track(
+      answer
+        .then((value) => this.#reply(this.#serialize(parsed, value), context))
+        .catch((error: unknown) => {
+          this.#options.onError?.(error);
+          return undefined;
+        }),
+    );
   }
 
   #reply(reply: Message | undefined, context: TransportContext): Message | undefined {
@@ -186,15 +187,6 @@ export class RpcServer {
       });
       return batch.createBatchResponse(repaired).serialize();
     }
-  }
-
-  #track(promise: Promise<unknown>): void {
-    this.#inFlight.add(promise);
-    void promise.finally(() => this.#inFlight.delete(promise));
-  }
-
-  async #drain(): Promise<void> {
-    while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
   }
 }
 

@@ -63,10 +63,18 @@ export class InFlight {
       this.#paused = false;
       this.#onAvailable?.();
     }
-    if (this.#size === 0) for (const resolve of this.#drained.splice(0)) resolve();
+    if (this.#size === 0 && this.#drained.length > 0) this.#settleDrain();
   }
 
-  /** Resolves once no work is running (at once when none is). */
+  // Waiters are told on a later turn of the event loop, after what the last work's own callers do
+  // with its result (a reply still being written), and only if no new work began meanwhile.
+  #settleDrain(): void {
+    setTimeout(() => {
+      if (this.#size === 0) for (const resolve of this.#drained.splice(0)) resolve();
+    }, 0);
+  }
+
+  /** Resolves once no work is running (at once when none is), after the last work's callers ran. */
   drain(): Promise<void> {
     if (this.#size === 0) return Promise.resolve();
     return new Promise((resolve) => this.#drained.push(resolve));
