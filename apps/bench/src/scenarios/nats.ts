@@ -1,12 +1,11 @@
 // RPC through NATS at 127.0.0.1:4222: tinyrpc's transports against the raw NATS client doing the
 // same JSON parse/call/stringify with request/reply (its own muxed inbox), with 1 and 256 calls in
 // flight; then tinyrpc with 1, 2 and 4 server processes in one queue group on one subject.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { RpcClient, RpcDispatcher, RpcServer } from '@tinyrpc/core';
 import { JsonRpcProtocol } from '@tinyrpc/jsonrpc';
-import { tcpReachable } from '@tinyrpc/test-helpers';
+import { startReadyProcess, tcpReachable, type ReadyProcess } from '@tinyrpc/test-helpers';
 import { NatsClientTransport, NatsServerTransport } from '@tinyrpc/transport-nats';
 import { connect } from 'nats';
 import type { Scenario } from '../measure.ts';
@@ -66,18 +65,7 @@ const tinyrpc = (service: boolean): RoundContender => ({
       new RpcDispatcher().add('add', add),
     );
     await server.serve();
-    const client = new RpcClient(
-      new JsonRpcProtocol(),
-      new NatsClientTransport({ servers, subject }),
-      { timeout: 5000 },
-    );
-    return {
-      call: () => client.call('add', [1, 2]),
-      async stop() {
-        await client.close();
-        await server.close();
-      },
-    };
+    return addClient(subject, () => server.close());
   },
 });
 
@@ -85,22 +73,27 @@ const serverScript = fileURLToPath(new URL('../nats-bench-server.ts', import.met
 const benchRoot = fileURLToPath(new URL('../..', import.meta.url));
 
 // Starts a server process and resolves once it serves.
-function startServerProcess(subject: string): Promise<ChildProcess> {
-  const child = spawn(
+const startServerProcess = (subject: string): Promise<ReadyProcess> =>
+  startReadyProcess(
     process.execPath,
     ['--import', 'tsx', '--conditions=@tinyrpc/source', serverScript, servers, subject],
-    { cwd: benchRoot, stdio: ['ignore', 'pipe', 'inherit'] },
+    { cwd: benchRoot, ready: /READY/ },
   );
-  return new Promise((resolve, reject) => {
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('READY')) resolve(child);
-    });
-    child.once('exit', (code) => {
-      reject(new Error(`bench server exited with ${String(code)}`));
-    });
-  });
+
+// A client on `subject` calling add(1, 2), and what else to stop with it.
+function addClient(subject: string, stopServers: () => Promise<void>) {
+  const client = new RpcClient(
+    new JsonRpcProtocol(),
+    new NatsClientTransport({ servers, subject }),
+    { timeout: 5000 },
+  );
+  return {
+    call: () => client.call('add', [1, 2]),
+    async stop() {
+      await client.close();
+      await stopServers();
+    },
+  };
 }
 
 const processes = (count: number): RoundContender => ({
@@ -110,28 +103,10 @@ const processes = (count: number): RoundContender => ({
     const children = await Promise.all(
       Array.from({ length: count }, () => startServerProcess(subject)),
     );
-    const client = new RpcClient(
-      new JsonRpcProtocol(),
-      new NatsClientTransport({ servers, subject }),
-      { timeout: 5000 },
-    );
-    return {
-      call: () => client.call('add', [1, 2]),
-      async stop() {
-        await client.close();
-        await Promise.all(
-          children.map(
-            (child) =>
-              new Promise<void>((resolve) => {
-                child.once('exit', () => {
-                  resolve();
-                });
-                child.kill('SIGTERM');
-              }),
-          ),
-        );
-      },
-    };
+    return addClient(subject, async () => {
+      for (const { child } of children) child.kill('SIGTERM');
+      await Promise.all(children.map(({ exited }) => exited));
+    });
   },
 });
 

@@ -20,7 +20,8 @@ import {
   type NatsTransportContext,
 } from '@tinyrpc/transport-nats';
 import { connect, Empty, type NatsConnection } from 'nats';
-import { natsAvailable, servers, sleep, uniqueSubject, waitUntil } from './nats.ts';
+import { settle, sleep, waitUntil } from '@tinyrpc/test-helpers';
+import { natsAvailable, servers, uniqueSubject } from './nats.ts';
 
 const available = await natsAvailable();
 
@@ -220,7 +221,7 @@ describe.skipIf(!available)('NATS transports', () => {
     const transport = new NatsClientTransport({ servers, subject });
     cleanup.push(() => transport.close());
     const protocol = new JsonRpcProtocol();
-    const late = outcomeOf(
+    const late = settle(
       transport.send(protocol.createRequest('work', []).serialize(), {
         deadline: Date.now() - 1,
         signal: AbortSignal.timeout(300),
@@ -288,7 +289,7 @@ describe.skipIf(!available)('NATS transports', () => {
     });
     await serve({ subject, maxInFlight: 3 }, dispatcher);
     const { client } = clientFor(subject);
-    const calls = Array.from({ length: 5 }, () => outcomeOf(client.call('wait')));
+    const calls = Array.from({ length: 5 }, () => settle(client.call('wait')));
     await waitUntil(() => entered === 3, 5000);
     await sleep(100);
     release();
@@ -368,13 +369,3 @@ describe.skipIf(!available)('NATS transports', () => {
     expect((error as Error).message).toMatch(/^Cannot connect to NATS at 127\.0\.0\.1:1: /);
   });
 });
-
-async function outcomeOf<T>(
-  promise: Promise<T>,
-): Promise<{ ok: true; value: T } | { ok: false; error: unknown }> {
-  try {
-    return { ok: true, value: await promise };
-  } catch (error) {
-    return { ok: false, error };
-  }
-}

@@ -11,28 +11,3 @@ export const natsAvailable = async (): Promise<boolean> =>
 /** A subject no other test run uses. */
 export const uniqueSubject = (label: string): string =>
   `tinyrpc.test.${label}.${randomBytes(6).toString('hex')}`;
-
-/** Resolves after `ms` milliseconds. */
-export const sleep = (ms: number): Promise<void> =>
-  new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Polls `check` every 20 ms until it holds, failing after `timeoutMs`. */
-export async function waitUntil(check: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${String(timeoutMs)} ms`);
-    await sleep(20);
-  }
-}
-
-/** Polls the async `check` until it holds, failing after `timeoutMs`. */
-export async function waitUntilAsync(
-  check: () => Promise<boolean>,
-  timeoutMs = 10_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${String(timeoutMs)} ms`);
-    await sleep(20);
-  }
-}

@@ -1,56 +1,34 @@
 // Three server processes in one queue group, 2,000 calls in flight, one server killed with SIGKILL
 // mid-load. NATS core delivers at most once: the dead server's unanswered calls are not handed to
 // another server, so they must fail by their timeout; every other call is answered exactly once.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RpcClient, RpcTimeoutError } from '@tinyrpc/core';
 import { JsonRpcProtocol } from '@tinyrpc/jsonrpc';
 import { NatsClientTransport } from '@tinyrpc/transport-nats';
 import { connect, RequestStrategy } from 'nats';
-import { natsAvailable, servers, sleep, uniqueSubject, waitUntil } from './nats.ts';
+import { sleep, startReadyProcess, type ReadyProcess } from '@tinyrpc/test-helpers';
+import { natsAvailable, servers, uniqueSubject } from './nats.ts';
 
 const available = await natsAvailable();
 const packageRoot = fileURLToPath(new URL('../..', import.meta.url));
 const script = fileURLToPath(new URL('../fixtures/server.ts', import.meta.url));
 
-interface ServerProcess {
-  readonly child: ChildProcess;
-  readonly pid: number;
-  readonly exited: Promise<void>;
-}
-
-const children: ServerProcess[] = [];
+const children: ReadyProcess[] = [];
 const clients: RpcClient[] = [];
 afterEach(async () => {
   for (const client of clients.splice(0)) await client.close();
-  for (const { child, exited } of children.splice(0)) {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    await exited;
-  }
+  for (const child of children.splice(0)) await child.kill();
 });
 
-async function startServerProcess(subject: string, name: string): Promise<ServerProcess> {
-  const child = spawn(
+async function startServerProcess(subject: string, name: string): Promise<ReadyProcess> {
+  const child = await startReadyProcess(
     process.execPath,
     ['--import', 'tsx', '--conditions=@tinyrpc/source', script, servers, subject, name],
-    { cwd: packageRoot, stdio: ['ignore', 'pipe', 'pipe'] },
+    { cwd: packageRoot, ready: /READY \d+/ },
   );
-  const exited = new Promise<void>((resolve) =>
-    child.once('exit', () => {
-      resolve();
-    }),
-  );
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const entry: ServerProcess = { child, pid: child.pid ?? -1, exited };
-  children.push(entry);
-  await waitUntil(() => {
-    if (child.exitCode !== null) throw new Error(`server process exited:\n${output}`);
-    return /READY \d+/.test(output);
-  }, 20_000);
-  return entry;
+  children.push(child);
+  return child;
 }
 
 interface Answer {
@@ -79,7 +57,7 @@ describe.skipIf(!available)('three server processes in one queue group', () => {
     const subject = uniqueSubject('faults');
     const name = `tinyrpc-faults-${subject.split('.').pop() ?? ''}`;
     const processes = await Promise.all([0, 1, 2].map(() => startServerProcess(subject, name)));
-    const victim = processes[0] as ServerProcess;
+    const victim = processes[0] as ReadyProcess;
     const transport = new NatsClientTransport({ servers, subject });
     const client = new RpcClient(new JsonRpcProtocol(), transport);
     clients.push(client);
@@ -96,8 +74,7 @@ describe.skipIf(!available)('three server processes in one queue group', () => {
       ),
     );
     await sleep(300);
-    victim.child.kill('SIGKILL');
-    await victim.exited;
+    await victim.kill();
     const results = await Promise.all(calls);
     const elapsed = Date.now() - started;
 

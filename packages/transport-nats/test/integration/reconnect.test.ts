@@ -9,15 +9,10 @@ import {
   TransportError,
 } from '@tinyrpc/core';
 import { JsonRpcProtocol } from '@tinyrpc/jsonrpc';
-import { freePort, gate } from '@tinyrpc/test-helpers';
+import { freePort, gate, settle, sleep, waitUntil, type ReadyProcess } from '@tinyrpc/test-helpers';
 import { NatsClientTransport, NatsServerTransport } from '@tinyrpc/transport-nats';
-import { sleep, uniqueSubject, waitUntil } from './nats.ts';
-import {
-  natsServerBinary,
-  natsServerInstalled,
-  startNatsServer,
-  type NatsServerProcess,
-} from './nats-server-process.ts';
+import { uniqueSubject } from './nats.ts';
+import { natsServerBinary, natsServerInstalled, startNatsServer } from './nats-server-process.ts';
 
 const installed = gate(`nats-server at ${natsServerBinary}`, natsServerInstalled());
 
@@ -26,17 +21,10 @@ afterEach(async () => {
   for (const step of cleanup.splice(0).reverse()) await step().catch(() => undefined);
 });
 
-type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
-const outcome = (promise: Promise<unknown>): Promise<Outcome> =>
-  promise.then(
-    (value) => ({ ok: true, value }),
-    (error: unknown) => ({ ok: false, error }),
-  );
-
 describe.skipIf(!installed)('NATS server restarts', () => {
   it('fails calls in flight at once, holds calls made meanwhile until the server is back, then answers them', async () => {
     const port = await freePort();
-    let nats: NatsServerProcess = await startNatsServer(port);
+    let nats: ReadyProcess = await startNatsServer(port);
     cleanup.push(() => nats.kill());
     const servers = `127.0.0.1:${String(port)}`;
     const reconnect = { initialDelay: 50, maxDelay: 200 };
@@ -65,7 +53,7 @@ describe.skipIf(!installed)('NATS server restarts', () => {
     expect(await client.call('echo', ['before'])).toBe('before');
 
     // 20 calls running on the server when NATS dies.
-    const inFlight = Array.from({ length: 20 }, () => outcome(client.call('block')));
+    const inFlight = Array.from({ length: 20 }, () => settle(client.call('block')));
     await waitUntil(() => entered === 20, 5000);
     const killedAt = Date.now();
     await nats.kill();
@@ -79,8 +67,8 @@ describe.skipIf(!installed)('NATS server restarts', () => {
     expect(transport.pendingCount).toBe(0);
 
     // Calls made while NATS is down wait for the reconnect, bounded by their own timeout.
-    const held = Array.from({ length: 10 }, (_, i) => outcome(client.call('echo', [i])));
-    const short = outcome(client.call('echo', ['short'], { timeout: 300 }));
+    const held = Array.from({ length: 10 }, (_, i) => settle(client.call('echo', [i])));
+    const short = settle(client.call('echo', ['short'], { timeout: 300 }));
     const shortResult = await short;
     expect(!shortResult.ok && RpcTimeoutError.is(shortResult.error)).toBe(true);
     await sleep(300);
@@ -98,7 +86,7 @@ describe.skipIf(!installed)('NATS server restarts', () => {
     // The server transport subscribed again by itself.
     let answered = false;
     for (let attempt = 0; attempt < 50 && !answered; attempt++) {
-      answered = (await outcome(client.call('echo', ['after']))).ok;
+      answered = (await settle(client.call('echo', ['after']))).ok;
       if (!answered) await sleep(100);
     }
     expect(answered).toBe(true);
@@ -110,7 +98,7 @@ describe.skipIf(!installed)('NATS server restarts', () => {
 
   it('with reconnect: false, the next call after a restart opens a new connection', async () => {
     const port = await freePort();
-    let nats: NatsServerProcess = await startNatsServer(port);
+    let nats: ReadyProcess = await startNatsServer(port);
     cleanup.push(() => nats.kill());
     const servers = `127.0.0.1:${String(port)}`;
     const subject = uniqueSubject('no-reconnect');
@@ -132,7 +120,7 @@ describe.skipIf(!installed)('NATS server restarts', () => {
     const first = transport.connection;
     await nats.kill();
     await waitUntil(() => first?.isClosed() === true, 5000);
-    const down = await outcome(client.call('echo', [2]));
+    const down = await settle(client.call('echo', [2]));
     expect(!down.ok && TransportError.is(down.error)).toBe(true);
     expect((down as { error: Error }).error.message).toMatch(/^Cannot connect to NATS at /);
     nats = await startNatsServer(port);
