@@ -13,6 +13,7 @@ import {
   type Msg,
   type MsgHdrs,
   type NatsConnection,
+  type Status,
   type Subscription,
 } from 'nats';
 import { describeError, messageSize, raceSignal, tooLargeError } from '@tinyrpc/core/transport';
@@ -24,6 +25,7 @@ import {
   payloadLimit,
   serverOf,
   serviceErrorOf,
+  statusEvents,
   type NatsConnectionOptions,
 } from './nats-connection.ts';
 
@@ -62,6 +64,7 @@ interface Session {
   readonly limit: number;
   /** Settles when a lost connection is back; `undefined` while connected. */
   reconnected: Promise<void> | undefined;
+  readonly status: { readonly events: AsyncIterable<Status>; stop(): void };
 }
 
 /**
@@ -146,7 +149,9 @@ export class NatsClientTransport implements ClientTransport {
     const session = await this.#session?.catch(() => undefined);
     this.#session = undefined;
     this.#current = undefined;
-    if (session === undefined || session.connection.isClosed()) return;
+    if (session === undefined) return;
+    session.status.stop();
+    if (session.connection.isClosed()) return;
     try {
       session.subscription.unsubscribe();
       await (session.owned ? session.connection.drain() : session.connection.flush());
@@ -223,8 +228,10 @@ export class NatsClientTransport implements ClientTransport {
       subscription,
       limit: payloadLimit(connection, this.#maxMessageSize),
       reconnected: undefined,
+      status: statusEvents(connection),
     };
     if (this.#closed) {
+      session.status.stop();
       subscription.unsubscribe();
       if (owned) await connection.close().catch(() => undefined);
       throw new TransportError('This client transport is closed');
@@ -276,7 +283,7 @@ export class NatsClientTransport implements ClientTransport {
       back?.reject(reason);
       this.#failAll(reason);
     });
-    for await (const status of connection.status()) {
+    for await (const status of session.status.events) {
       if (status.type === Events.Disconnect) {
         if (session.reconnected === undefined) {
           session.reconnected = new Promise<void>((resolve, reject) => {

@@ -146,3 +146,13 @@ export function serviceErrorOf(message: { headers?: MsgHdrs | undefined }): stri
 export function serverOf(status: Status): string {
   return typeof status.data === 'string' ? status.data : 'the NATS server';
 }
+
+/** A connection's status events, and a way to stop listening to them (when the transport closes). */
+export function statusEvents(connection: NatsConnection): {
+  readonly events: AsyncIterable<Status>;
+  stop(): void;
+} {
+  // The NATS client's iterator has stop(); its type only says AsyncIterable.
+  const events = connection.status() as AsyncIterable<Status> & { stop?: () => void };
+  return { events, stop: () => events.stop?.() };
+}

@@ -10,7 +10,14 @@ import {
   type ServerTransport,
   type TransportContext,
 } from '@tinyrpc/core';
-import { Events, type Msg, type NatsConnection, type Service, type Subscription } from 'nats';
+import {
+  Events,
+  type Msg,
+  type NatsConnection,
+  type Service,
+  type Status,
+  type Subscription,
+} from 'nats';
 import {
   defaultLimits,
   describeError,
@@ -27,6 +34,7 @@ import {
   payloadLimit,
   serverOf,
   serviceErrorHeaders,
+  statusEvents,
   type NatsConnectionOptions,
 } from './nats-connection.ts';
 
@@ -86,6 +94,7 @@ interface Listening {
   readonly subscription: Subscription | undefined;
   readonly limit: number;
   readonly options: ListenOptions | undefined;
+  readonly status: ReturnType<typeof statusEvents>;
 }
 
 /**
@@ -181,8 +190,9 @@ export class NatsServerTransport implements ServerTransport {
       );
     }
     const limit = payloadLimit(connection, this.#maxMessageSize);
-    this.#listening = { connection, owned, service, subscription, limit, options };
-    void this.#watch(connection);
+    const status = statusEvents(connection);
+    this.#listening = { connection, owned, service, subscription, limit, options, status };
+    void this.#watch(connection, status.events);
   }
 
   /**
@@ -207,6 +217,7 @@ export class NatsServerTransport implements ServerTransport {
       );
     }
     await this.#inFlight.drain();
+    listening.status.stop();
     if (connection.isClosed()) return;
     await (listening.owned ? connection.drain() : connection.flush()).catch((error: unknown) => {
       this.#report(error);
@@ -253,7 +264,7 @@ export class NatsServerTransport implements ServerTransport {
   }
 
   // Reports what the connection goes through; aborts call signals once it is closed for good.
-  async #watch(connection: NatsConnection): Promise<void> {
+  async #watch(connection: NatsConnection, events: AsyncIterable<Status>): Promise<void> {
     void connection.closed().then((error) => {
       this.#gone.abort(
         new TransportError(`The NATS connection closed${error ? `: ${error.message}` : ''}`),
@@ -267,7 +278,7 @@ export class NatsServerTransport implements ServerTransport {
         );
       }
     });
-    for await (const status of connection.status()) {
+    for await (const status of events) {
       if (status.type === Events.Disconnect && this.#closing === undefined) {
         this.#report(
           new TransportError(
