@@ -80,8 +80,8 @@ describe.skipIf(!available)('three server processes in one queue group', () => {
 
     const answers = results.flatMap((r) => (r.ok ? [r.answer] : []));
     const failures = results.flatMap((r) => (r.ok ? [] : [r.error]));
-    // None hangs: everything settled by the timeout (and some slack for a loaded machine).
-    expect(elapsed).toBeLessThan(timeout + 2000);
+    // None hangs: everything settled by the timeout (and slack for a loaded, shared machine).
+    expect(elapsed).toBeLessThan(timeout + 5000);
     expect(answers.length + failures.length).toBe(total);
     // Exactly once: every id answered at most once, and each answer is the right call's.
     expect(new Set(answers.map((a) => a.id)).size).toBe(answers.length);
@@ -105,17 +105,23 @@ describe.skipIf(!available)('three server processes in one queue group', () => {
     const survivors = new Set(processes.slice(1).map((p) => p.pid));
     expect((after as Answer[]).every((a) => survivors.has(a.pid))).toBe(true);
 
-    // Each survivor answered exactly the calls it took: STATS counts equal the answers per pid.
+    // Each survivor took (STATS num_requests) every call it answered, and the calls it took but
+    // did not answer in time are among the timeouts: no call ran on two servers.
     const counts = (await requestsByInstance(name, 2)).sort((a, b) => a - b);
     const answered = [...survivors]
       .map((pid) => (byPid.get(pid) ?? 0) + (after as Answer[]).filter((a) => a.pid === pid).length)
       .sort((a, b) => a - b);
-    expect(counts).toEqual(answered);
+    expect(counts).toHaveLength(2);
+    const late = counts.reduce((sum, n) => sum + n, 0) - answered.reduce((sum, n) => sum + n, 0);
+    expect(late).toBeGreaterThanOrEqual(0);
+    expect(late).toBeLessThanOrEqual(failures.length);
+    expect(Math.min(...counts)).toBeGreaterThanOrEqual(Math.min(...answered));
 
     console.log(
       `queue-group faults: ${String(total)} calls, ${String(answers.length)} answered ` +
         `(${[...byPid.entries()].map(([pid, n]) => `${pid === victim.pid ? 'victim' : 'survivor'} ${String(n)}`).join(', ')}), ` +
-        `${String(failures.length)} failed by their ${String(timeout)} ms timeout, all settled in ${String(elapsed)} ms`,
+        `${String(failures.length)} failed by their ${String(timeout)} ms timeout, all settled in ${String(elapsed)} ms; ` +
+        `survivors' STATS ${counts.join(' + ')} requests for ${answered.join(' + ')} answers`,
     );
   });
 });
