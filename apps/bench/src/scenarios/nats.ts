@@ -117,7 +117,7 @@ const scenario = (
 ): Scenario => ({
   name,
   baseline: (contenders[0] as RoundContender).name,
-  run: () => interleavedRounds(contenders, { concurrency }),
+  run: () => interleavedRounds(name, contenders, { concurrency }),
 });
 
 const natsUp = await tcpReachable('127.0.0.1', 4222);
