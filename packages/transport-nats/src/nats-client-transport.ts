@@ -114,7 +114,8 @@ export class NatsClientTransport implements ClientTransport {
     if (this.#closed) throw new TransportError('This client transport is closed');
     const size = messageSize(message);
     if (size > this.#maxMessageSize) throw tooLargeError(size, this.#maxMessageSize);
-    const session = await raceSignal(this.#connect(), signal);
+    // Connected: no await, so a call costs no extra turns of the event loop.
+    const session = this.#current ?? (await raceSignal(this.#connect(), signal));
     // The NATS client drops what is published while it reconnects: wait until it is back.
     if (session.reconnected !== undefined) await raceSignal(session.reconnected, signal);
     // The server's max_payload, learnt on connecting, may be lower.
@@ -135,7 +136,11 @@ export class NatsClientTransport implements ClientTransport {
       throw error;
     }
     if (signal === undefined) return reply;
-    return raceSignal(reply, signal).finally(() => this.#pending.delete(token));
+    // A reply removes its entry; an abort must, or the entry would wait forever.
+    return raceSignal(reply, signal).catch((error: unknown) => {
+      this.#pending.delete(token);
+      throw error;
+    });
   }
 
   /**
