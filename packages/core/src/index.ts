@@ -107,6 +107,21 @@ export {
   type RpcClientOptions,
 } from './client.ts';
 export type { MethodNames, ProxyOptions, RpcOneWayProxy, RpcProxy } from './proxy.ts';
+export {
+  runInterceptors,
+  type ClientCall,
+  type ClientInterceptor,
+  type InterceptedCallOptions,
+  type Interceptor,
+  type ServerCall,
+  type ServerInterceptor,
+} from './interceptor.ts';
+export {
+  concurrencyLimit,
+  type ConcurrencyLimitOptions,
+} from './interceptors/concurrency-limit.ts';
+export { retry, type RetryOptions } from './interceptors/retry.ts';
+export { logCalls, type LogCallsOptions } from './interceptors/log-calls.ts';
 export { createMemoryTransport, type MemoryTransportPair } from './memory-transport.ts';
 export {
   CallbackClientTransport,

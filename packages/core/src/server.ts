@@ -1,6 +1,7 @@
 import { hasBrand, setBrand } from './brand.ts';
 import { isPromiseLike, type RpcDispatcher } from './dispatcher.ts';
 import { InternalError, RpcError } from './errors.ts';
+import type { ServerInterceptor } from './interceptor.ts';
 import { InFlight } from './transport/in-flight.ts';
 import type {
   ListenOptions,
@@ -55,6 +56,7 @@ export class RpcServer {
   readonly #options: RpcServerOptions;
   readonly #closing = new AbortController();
   readonly #inFlight = new InFlight();
+  readonly #interceptors: ServerInterceptor[] = [];
   #serving = false;
 
   constructor(
@@ -73,6 +75,15 @@ export class RpcServer {
   /** `true` for a server from this or any other installed copy of `@tinyrpc/core`. */
   static isRpcServer(value: unknown): value is RpcServer {
     return hasBrand(value, serverBrand);
+  }
+
+  /**
+   * Adds an interceptor that every call passes through (each member of a batch on its own), after
+   * those added before it. Returns the server, so calls chain.
+   */
+  use(interceptor: ServerInterceptor): this {
+    this.#interceptors.push(interceptor);
+    return this;
   }
 
   /** Starts serving; resolves once the transport accepts messages. */
@@ -131,16 +142,29 @@ export class RpcServer {
       transport: context,
       signal: this.#closing.signal,
       hideErrorMessages: this.#options.hideErrorMessages ?? false,
+      interceptors: this.#interceptors,
     });
     if (!isPromiseLike(answer))
       return Promise.resolve(this.#reply(this.#serialize(parsed, answer), context));
-    return this.#inFlight.track(
-      answer
-        .then((value) => this.#reply(this.#serialize(parsed, value), context))
-        .catch((error: unknown) => {
+    // One `then` with both callbacks, counted by hand: each further `then`, `catch` or `finally`
+    // would cost every asynchronous call another promise and another turn of the microtask queue.
+    const inFlight = this.#inFlight;
+    inFlight.start();
+    return answer.then(
+      (value) => {
+        inFlight.finish();
+        try {
+          return this.#reply(this.#serialize(parsed, value), context);
+        } catch (error) {
           this.#options.onError?.(error);
           return undefined;
-        }),
+        }
+      },
+      (error: unknown) => {
+        inFlight.finish();
+        this.#options.onError?.(error);
+        return undefined;
+      },
     );
   }
 

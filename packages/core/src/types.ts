@@ -40,6 +40,8 @@ export interface SendOptions {
   readonly signal?: AbortSignal;
   /** The protocol's content type (`application/json`…), for transports that label messages. */
   readonly contentType?: string;
+  /** Headers of the call (trace context…), for transports that have them (HTTP, RabbitMQ, NATS). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /** Receives what arrives on a multiplexed client transport; see {@link ClientTransport.subscribe}. */
@@ -70,6 +72,8 @@ export interface ClientTransport {
    * `RpcClient`'s; the transport only suggests its default.
    */
   readonly defaultTimeout?: number;
+  /** `true` when `send` carries {@link SendOptions.headers} (HTTP, RabbitMQ, NATS). */
+  readonly supportsHeaders?: boolean;
 }
 
 /** Answers one incoming message; resolves with the reply, or `undefined` when none is due. */
@@ -112,6 +116,11 @@ export interface RpcRequest {
   readonly params: Params | undefined;
   /** `true` when no response is due. */
   readonly oneWay: boolean;
+  /**
+   * Metadata that travelled inside the message (trace context…), for transports without headers;
+   * only where the protocol and the client agreed to carry it (JSON-RPC's `$meta` member).
+   */
+  readonly meta?: Readonly<Record<string, string>>;
   /** Creates the response carrying `result`. */
   respond(result: unknown): RpcResponse;
   /** Creates the error response for `error` (an {@link RpcError} keeps its code, message and data). */
@@ -159,6 +168,8 @@ export interface RpcBatchResponse {
 export interface CreateRequestOptions {
   /** Create a notification: no id, no response. */
   readonly oneWay?: boolean;
+  /** Metadata to carry inside the message (see {@link RpcRequest.meta}); ignored by protocols that cannot. */
+  readonly meta?: Readonly<Record<string, string>>;
 }
 
 /**

@@ -49,6 +49,16 @@ const isId = (value: unknown): value is RequestId =>
   (typeof value === 'number' && Number.isFinite(value)) ||
   value === null;
 
+// `$meta` is read only when it is an object of strings; anything else is ignored, as any other
+// member the specification does not name.
+function metaOf(value: unknown): Readonly<Record<string, string>> | undefined {
+  if (!isObject(value)) return undefined;
+  const entries = Object.entries(value);
+  return entries.every(([, v]) => typeof v === 'string')
+    ? (Object.fromEntries(entries) as Record<string, string>)
+    : undefined;
+}
+
 /**
  * JSON-RPC 2.0, all of it: calls with positional or named params, notifications, batches, and the
  * specification's error codes. Messages are produced as strings.
@@ -85,7 +95,7 @@ export class JsonRpcProtocol implements RpcProtocol {
   /** Builds a request with the next id of this protocol instance (a number), or a notification. */
   createRequest(method: string, params?: Params, options?: CreateRequestOptions): JsonRpcRequest {
     const id = options?.oneWay ? undefined : this.#newId();
-    return new JsonRpcRequest(id, method, params, this.#stringify);
+    return new JsonRpcRequest(id, method, params, this.#stringify, options?.meta);
   }
 
   /** Builds one batch message of `requests`. */
@@ -151,6 +161,7 @@ export class JsonRpcProtocol implements RpcProtocol {
       method,
       params as Params | undefined,
       this.#stringify,
+      metaOf(value['$meta']),
     );
   }
 

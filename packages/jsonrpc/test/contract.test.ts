@@ -1,6 +1,9 @@
 import {
   InvalidRequestError,
   RpcClient,
+  RpcError,
+  type ClientTransport,
+  type ClientTransportListener,
   RpcDispatcher,
   RpcServer,
   createMemoryTransport,
@@ -91,5 +94,55 @@ describe('trace directions', () => {
       'client <-- reply',
     ]);
     await server.close();
+  });
+});
+
+describe('an error reply with id null on a connection', () => {
+  const connection = (): {
+    transport: ClientTransport;
+    reply: (message: string) => void;
+  } => {
+    let listener: ClientTransportListener | undefined;
+    return {
+      transport: {
+        send: () => Promise.resolve(undefined),
+        subscribe: (l: ClientTransportListener) => {
+          listener = l;
+          return () => undefined;
+        },
+      },
+      reply: (message) => listener?.onMessage(message),
+    };
+  };
+  const refusal = JSON.stringify({
+    jsonrpc: '2.0',
+    id: null,
+    error: { code: -32600, message: 'A message is over the limit of 10 bytes (maxMessageSize)' },
+  });
+
+  it('answers the call when it is the only one waiting', async () => {
+    const { transport, reply } = connection();
+    const client = new RpcClient(new JsonRpcProtocol(), transport);
+    const call = client.call('big', ['x'.repeat(100)]);
+    await Promise.resolve();
+    reply(refusal);
+    await expect(call).rejects.toMatchObject({ code: -32600, remote: true });
+    expect(client.pendingCount).toBe(0);
+  });
+
+  it('goes to onError and disturbs nothing when several calls wait', async () => {
+    const { transport, reply } = connection();
+    const strays: RpcError[] = [];
+    const client = new RpcClient(new JsonRpcProtocol(), transport, {
+      onError: (error) => strays.push(error),
+    });
+    const first = client.call('a', [], { timeout: 50 });
+    const second = client.call('b', [], { timeout: 50 });
+    await Promise.resolve();
+    reply(refusal);
+    expect(strays).toHaveLength(1);
+    expect(client.pendingCount).toBe(2);
+    await expect(first).rejects.toThrow('timed out');
+    await expect(second).rejects.toThrow('timed out');
   });
 });

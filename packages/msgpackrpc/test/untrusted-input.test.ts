@@ -73,11 +73,6 @@ describe('MessagePack-RPC: content type and the answer to refused input', () => 
     const protocol = new MsgpackRpcProtocol();
     expect(protocol.contentType).toBe('application/msgpack');
     const response = protocol.createErrorResponse(new RpcError('too big', { code: -32600 }));
-    expect(plain.unpack(response.serialize())).toEqual([
-      1,
-      null,
-      [-32600, 'too big'],
-      null,
-    ]);
+    expect(plain.unpack(response.serialize())).toEqual([1, null, [-32600, 'too big'], null]);
   });
 });

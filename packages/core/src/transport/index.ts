@@ -7,12 +7,18 @@
  * ```ts
  * import { InFlight, raceSignal } from '@tinyrpc/core/transport';
  *
- * const calls = new InFlight({ limit: 2, onFull: () => console.log('pause'), onAvailable: () => console.log('resume') });
+ * const calls = new InFlight({
+ *   limit: 2,
+ *   onFull: () => console.log('pause'), // stop reading the connection
+ *   onAvailable: () => console.log('resume'),
+ * });
  * const slow = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * void calls.track(slow(10));
  * void calls.track(slow(20)); // pause
- * await calls.drain(); // resume, then resolves once both are done
- * await raceSignal(slow(1000), AbortSignal.timeout(5)).catch((error: Error) => console.log(error.name)); // TimeoutError
+ * await calls.drain(); // resume, then resolves once both are done: what close() waits for
+ * await raceSignal(slow(1000), AbortSignal.timeout(5)).catch((error: Error) =>
+ *   console.log(error.name),
+ * );
  * ```
  *
  * @packageDocumentation
