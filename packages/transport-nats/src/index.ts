@@ -40,7 +40,9 @@ export {
 } from './nats-server-transport.ts';
 export {
   NatsClientTransport,
+  defaultCallTimeout,
   type NatsClientTransportOptions,
   type NatsSendOptions,
 } from './nats-client-transport.ts';
 export { deadlineHeader, traceHeaders, type NatsConnectionOptions } from './nats-connection.ts';
+export { sendDeadline } from './deadline-interceptor.ts';

@@ -41,12 +41,13 @@ export interface NatsClientTransportOptions extends NatsConnectionOptions {
   readonly headers?: () => Readonly<Record<string, string>> | undefined;
 }
 
+/** Default of {@link NatsClientTransport.defaultTimeout}, in milliseconds. */
+export const defaultCallTimeout = 30_000;
+
 /** {@link NatsClientTransport.send}'s options: the contract's, and what travels in NATS headers. */
 export interface NatsSendOptions extends SendOptions {
   /** When the caller stops waiting (epoch ms); travels as `Tinyrpc-Deadline`, the time left in ms. */
   readonly deadline?: number;
-  /** Headers for this call, after those of the `headers` option. */
-  readonly headers?: Readonly<Record<string, string>>;
 }
 
 // One call waiting for its reply on the shared inbox.
@@ -78,6 +79,13 @@ interface Session {
 export class NatsClientTransport implements ClientTransport {
   /** The subject calls are published to. */
   readonly subject: string;
+  /** Calls' headers travel as NATS headers: `RpcClient` hands them to `send`. */
+  readonly supportsHeaders = true;
+  /**
+   * `RpcClient`'s timeout when neither the client nor the call sets one: NATS keeps nothing, so a
+   * call whose server died would otherwise wait forever.
+   */
+  readonly defaultTimeout = defaultCallTimeout;
   readonly #options: NatsClientTransportOptions;
   readonly #maxMessageSize: number;
   readonly #pending = new Map<string, Pending>();

@@ -15,6 +15,7 @@ import { MsgpackRpcProtocol } from '@tinyrpc/msgpackrpc';
 import {
   deadlineHeader,
   NatsClientTransport,
+  sendDeadline,
   NatsServerTransport,
   type NatsServerTransportOptions,
   type NatsTransportContext,
@@ -198,6 +199,7 @@ describe.skipIf(!available)('NATS transports', () => {
     const request = protocol.createRequest('look', []).serialize();
     const before = Date.now();
     await transport.send(request, { deadline: before + 4000, headers: { 'x-tenant': 'blue' } });
+    expect(contexts).toHaveLength(1);
     const [context] = contexts;
     expect(context?.transport).toBe('nats');
     expect(context?.subject).toBe(subject);
@@ -209,6 +211,40 @@ describe.skipIf(!available)('NATS transports', () => {
     expect(remaining).toBeLessThanOrEqual(4000);
     expect(context?.deadline).toBeGreaterThanOrEqual(before + 3500);
     expect(context?.deadline).toBeLessThanOrEqual(Date.now() + 4000);
+  });
+
+  it('carries the headers of RpcClient calls: trace context from an interceptor, the deadline from sendDeadline', async () => {
+    const subject = uniqueSubject('client-headers');
+    const contexts: NatsTransportContext[] = [];
+    const dispatcher = new RpcDispatcher().add(
+      'look',
+      (context: CallContext) => {
+        contexts.push(context.transport as NatsTransportContext);
+        return 'seen';
+      },
+      { context: true },
+    );
+    await serve({ subject }, dispatcher);
+    const { client, transport } = clientFor(subject);
+    expect(transport.supportsHeaders).toBe(true);
+    expect(transport.defaultTimeout).toBe(30_000);
+    const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    client.use(sendDeadline()).use((call, next) => {
+      call.headers['traceparent'] = traceparent;
+      return next();
+    });
+    const before = Date.now();
+    expect(await client.call('look', [], { timeout: 4000 })).toBe('seen');
+    expect(await client.call('look', [])).toBe('seen');
+    const [timed, untimed] = contexts;
+    expect(timed?.headers?.['traceparent']).toBe(traceparent);
+    expect(timed?.headers?.[deadlineHeader]).toBe('4000');
+    expect(timed?.deadline).toBeGreaterThanOrEqual(before + 4000);
+    expect(timed?.deadline).toBeLessThanOrEqual(Date.now() + 4000);
+    // No timeout on the call and none given to sendDeadline: no deadline travels.
+    expect(untimed?.headers?.['traceparent']).toBe(traceparent);
+    expect(untimed?.headers?.[deadlineHeader]).toBeUndefined();
+    expect(untimed?.deadline).toBeUndefined();
   });
 
   it('does not run a call whose deadline passed before it arrived', async () => {
