@@ -62,8 +62,10 @@ export interface NatsServerTransportOptions extends NatsConnectionOptions {
    */
   readonly queue?: string | false;
   /**
-   * Calls running at once; default 1000. A call over the limit is refused at once with a service
-   * error (code 429) so its caller fails clearly instead of waiting.
+   * Calls of one client running at once; default 1000. A client is its reply inbox (the reply
+   * subject less its last token); notifications count as one client. A call over the limit is
+   * refused at once with a service error (code 429), so its caller fails clearly instead of
+   * waiting, and other clients are served meanwhile.
    */
   readonly maxInFlight?: number;
   /**
@@ -111,8 +113,11 @@ export class NatsServerTransport implements ServerTransport {
   readonly queue: string | undefined;
   readonly #options: NatsServerTransportOptions;
   readonly #maxMessageSize: number;
+  /** Every call running, for draining. */
   readonly #inFlight: InFlight;
   readonly #maxInFlight: number;
+  /** Calls running per client (reply inbox); a client leaves the map when its last call ends. */
+  readonly #perClient = new Map<string, number>();
   /** Aborts once the connection closed for good: handlers' `context.signal`. */
   readonly #gone = new AbortController();
   #listening: Listening | undefined;
@@ -132,7 +137,7 @@ export class NatsServerTransport implements ServerTransport {
       throw new TypeError('NatsServerTransport: "maxInFlight" must be a positive integer');
     }
     this.#maxInFlight = maxInFlight;
-    this.#inFlight = new InFlight({ limit: maxInFlight });
+    this.#inFlight = new InFlight();
     this.#maxMessageSize = checkedMaxMessageSize(options, 'NatsServerTransport');
     this.#options = options;
     setBrand(this, serverTransportBrand);
@@ -239,7 +244,8 @@ export class NatsServerTransport implements ServerTransport {
       statsHandler: () =>
         Promise.resolve({
           in_flight: this.#inFlight.size,
-          max_in_flight: this.#maxInFlight,
+          max_in_flight_per_client: this.#maxInFlight,
+          clients: this.#perClient.size,
           refused_busy: this.#refused,
           expired: this.#expired,
         }),
@@ -315,17 +321,26 @@ export class NatsServerTransport implements ServerTransport {
         deadline = Date.now() + ms;
       }
     }
-    if (this.#inFlight.full) {
+    const client = replyTo === undefined ? '' : replyTo.slice(0, replyTo.lastIndexOf('.') + 1);
+    const running = this.#perClient.get(client) ?? 0;
+    if (running >= this.#maxInFlight) {
       this.#refused++;
       if (replyTo !== undefined) {
         this.#respondError(
           msg,
           serviceErrorCodes.busy,
-          `Server busy: ${String(this.#maxInFlight)} calls in flight (maxInFlight)`,
+          `Server busy: ${String(this.#maxInFlight)} calls of this client in flight (maxInFlight)`,
+        );
+      } else {
+        this.#report(
+          new TransportError(
+            `Dropped a notification: ${String(this.#maxInFlight)} notifications in flight (maxInFlight)`,
+          ),
         );
       }
       return;
     }
+    this.#perClient.set(client, running + 1);
     const context: NatsTransportContext = {
       transport: 'nats',
       subject: msg.subject,
@@ -334,7 +349,7 @@ export class NatsServerTransport implements ServerTransport {
       headers: headerRecord(msg.headers),
       signal: this.#gone.signal,
     };
-    void this.#inFlight.track(this.#answer(handler, msg, context, listening.limit));
+    void this.#inFlight.track(this.#answer(handler, msg, context, listening.limit, client));
   }
 
   async #answer(
@@ -342,6 +357,7 @@ export class NatsServerTransport implements ServerTransport {
     msg: Msg,
     context: NatsTransportContext,
     limit: number,
+    client: string,
   ): Promise<void> {
     let reply: Message | undefined;
     try {
@@ -354,6 +370,10 @@ export class NatsServerTransport implements ServerTransport {
         this.#respondError(msg, serviceErrorCodes.handlerFailed, 'The server failed to answer');
       }
       return;
+    } finally {
+      const running = (this.#perClient.get(client) ?? 1) - 1;
+      if (running === 0) this.#perClient.delete(client);
+      else this.#perClient.set(client, running);
     }
     if (reply !== undefined && context.replyTo !== undefined) this.#respond(msg, reply, limit);
   }

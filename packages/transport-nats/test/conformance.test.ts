@@ -9,6 +9,8 @@ const available = await natsAvailable();
 
 // The NATS server's default max_payload; the transports' default maxMessageSize is the same.
 const maxMessageSize = 1_048_576;
+// Calls of one client running at once; past it, calls fail at once ("Server busy").
+const maxInFlight = 128;
 
 describe.skipIf(!available)('NATS', () => {
   // Nobody on the subject after the server closed: "no responders", a TransportError at once.
@@ -19,11 +21,11 @@ describe.skipIf(!available)('NATS', () => {
       createFixture() {
         const subject = uniqueSubject('conformance');
         return {
-          server: new NatsServerTransport({ servers, subject }),
+          server: new NatsServerTransport({ servers, subject, maxInFlight }),
           connect: () => new NatsClientTransport({ servers, subject }),
         };
       },
-      capabilities: { maxMessageSize },
+      capabilities: { maxMessageSize, limits: true, maxInFlight },
     },
   );
 
@@ -48,7 +50,7 @@ describe.skipIf(!available)('NATS', () => {
           close: relay.close,
         };
       },
-      capabilities: { maxMessageSize, disconnect: true, reconnect: true },
+      capabilities: { maxMessageSize, limits: true, disconnect: true, reconnect: true },
     },
   );
 });

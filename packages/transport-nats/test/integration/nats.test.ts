@@ -144,10 +144,16 @@ describe.skipIf(!available)('NATS transports', () => {
       },
     ]);
     const stats = (await nc.request(`$SRV.STATS.${name}`, Empty, { timeout: 2000 })).json<{
-      endpoints: { num_requests: number; data: { in_flight: number; max_in_flight: number } }[];
+      endpoints: { num_requests: number; data: Record<string, number> }[];
     }>();
     expect(stats.endpoints[0]?.num_requests).toBe(7);
-    expect(stats.endpoints[0]?.data).toMatchObject({ in_flight: 0, max_in_flight: 1000 });
+    expect(stats.endpoints[0]?.data).toEqual({
+      in_flight: 0,
+      max_in_flight_per_client: 1000,
+      clients: 0,
+      refused_busy: 0,
+      expired: 0,
+    });
   });
 
   it('publishes notifications without a reply subject', async () => {
@@ -313,7 +319,7 @@ describe.skipIf(!available)('NATS transports', () => {
     expect(Date.now() - started).toBeLessThan(2000);
   });
 
-  it('refuses calls over maxInFlight at once with a TransportError; the rest are answered', async () => {
+  it('refuses the calls of one client over maxInFlight at once with a TransportError, and serves other clients meanwhile', async () => {
     const subject = uniqueSubject('busy');
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
@@ -328,7 +334,11 @@ describe.skipIf(!available)('NATS transports', () => {
     const calls = Array.from({ length: 5 }, () => settle(client.call('wait')));
     await waitUntil(() => entered === 3, 5000);
     await sleep(100);
+    const other = clientFor(subject).client;
+    const served = settle(other.call('wait'));
+    await waitUntil(() => entered === 4, 5000);
     release();
+    expect(await served).toEqual({ ok: true, value: 'done' });
     const results = await Promise.all(calls);
     const refused = results.filter((r) => !r.ok);
     expect(results.filter((r) => r.ok)).toHaveLength(3);
@@ -336,10 +346,10 @@ describe.skipIf(!available)('NATS transports', () => {
     for (const result of refused) {
       expect(TransportError.is(result.error)).toBe(true);
       expect((result.error as Error).message).toBe(
-        'The server could not take the call: Server busy: 3 calls in flight (maxInFlight) (service error 429)',
+        'The server could not take the call: Server busy: 3 calls of this client in flight (maxInFlight) (service error 429)',
       );
     }
-    expect(entered).toBe(3);
+    expect(entered).toBe(4);
   });
 
   it('close() drains: accepted calls are answered, then nobody is on the subject', async () => {
