@@ -1,5 +1,5 @@
 import { RpcError } from '@tinyrpc/core';
-import { SpanStatusCode, type Attributes, type Span } from '@opentelemetry/api';
+import { SpanStatusCode, type Attributes, type Histogram, type Span } from '@opentelemetry/api';
 
 // Names from OpenTelemetry's semantic conventions for RPC (JSON-RPC section).
 export const RPC_SYSTEM = 'rpc.system';
@@ -44,4 +44,21 @@ export function recordFailure(span: Span, error: unknown): void {
     code: SpanStatusCode.ERROR,
     message: error instanceof Error ? error.message : String(error),
   });
+}
+
+/**
+ * Ends a call's span and records its duration; a function of its own rather than a closure made
+ * per call. The client's request id is known only once the request was built, so it comes here.
+ */
+export function finish(
+  span: Span,
+  call: { readonly id: string | number | null | undefined } | undefined,
+  duration: Histogram,
+  started: number,
+  attributes: Attributes,
+): void {
+  if (call?.id !== undefined && call.id !== null && span.isRecording())
+    span.setAttribute(RPC_JSONRPC_REQUEST_ID, String(call.id));
+  duration.record(performance.now() - started, attributes);
+  span.end();
 }

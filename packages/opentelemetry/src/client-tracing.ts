@@ -1,6 +1,6 @@
-import type { ClientInterceptor } from '@tinyrpc/core';
+import { isPromiseLike, type ClientInterceptor } from '@tinyrpc/core';
 import { context, propagation, SpanKind, trace } from '@opentelemetry/api';
-import { recordFailure, RPC_JSONRPC_REQUEST_ID } from './attributes.ts';
+import { finish, recordFailure } from './attributes.ts';
 import { instruments, type TracingOptions } from './tracing-options.ts';
 
 /**
@@ -17,21 +17,27 @@ export function clientTracing(options: TracingOptions = {}): ClientInterceptor {
     const active = trace.setSpan(context.active(), span);
     propagation.inject(active, call.headers);
     const started = performance.now();
-    const end = (): void => {
-      if (call.id !== undefined && call.id !== null && span.isRecording())
-        span.setAttribute(RPC_JSONRPC_REQUEST_ID, String(call.id));
-      duration.record(performance.now() - started, attributes);
-      span.end();
-    };
-    // Plain `then` rather than an async function: one promise per call instead of three.
-    return context.with(active, next).then(
-      (result) => {
-        end();
-        return result;
+    let result: unknown;
+    try {
+      result = context.with(active, next);
+    } catch (error) {
+      recordFailure(span, error);
+      finish(span, call, duration, started, attributes);
+      throw error;
+    }
+    // A synchronous call stays synchronous; otherwise one plain `then` (not an async function).
+    if (!isPromiseLike(result)) {
+      finish(span, call, duration, started, attributes);
+      return result;
+    }
+    return Promise.resolve(result).then(
+      (value) => {
+        finish(span, call, duration, started, attributes);
+        return value;
       },
       (error: unknown) => {
         recordFailure(span, error);
-        end();
+        finish(span, call, duration, started, attributes);
         throw error;
       },
     );

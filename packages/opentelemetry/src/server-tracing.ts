@@ -1,4 +1,4 @@
-import type { ServerInterceptor } from '@tinyrpc/core';
+import { isPromiseLike, type ServerInterceptor } from '@tinyrpc/core';
 import {
   context,
   propagation,
@@ -7,7 +7,7 @@ import {
   trace,
   type TextMapGetter,
 } from '@opentelemetry/api';
-import { recordFailure, RPC_JSONRPC_REQUEST_ID } from './attributes.ts';
+import { finish, recordFailure, RPC_JSONRPC_REQUEST_ID } from './attributes.ts';
 import { instruments, type TracingOptions } from './tracing-options.ts';
 
 type Headers = Readonly<Record<string, string | string[] | undefined>>;
@@ -37,19 +37,27 @@ export function serverTracing(options: TracingOptions = {}): ServerInterceptor {
     if (call.id !== undefined && call.id !== null && span.isRecording())
       span.setAttribute(RPC_JSONRPC_REQUEST_ID, String(call.id));
     const started = performance.now();
-    const end = (): void => {
-      duration.record(performance.now() - started, attributes);
-      span.end();
-    };
-    // Plain `then` rather than an async function: one promise per call instead of three.
-    return context.with(trace.setSpan(parent, span), next).then(
-      (result) => {
-        end();
-        return result;
+    let result: unknown;
+    try {
+      result = context.with(trace.setSpan(parent, span), next);
+    } catch (error) {
+      recordFailure(span, error);
+      finish(span, undefined, duration, started, attributes);
+      throw error;
+    }
+    // A synchronous call stays synchronous; otherwise one plain `then` (not an async function).
+    if (!isPromiseLike(result)) {
+      finish(span, undefined, duration, started, attributes);
+      return result;
+    }
+    return Promise.resolve(result).then(
+      (value) => {
+        finish(span, undefined, duration, started, attributes);
+        return value;
       },
       (error: unknown) => {
         recordFailure(span, error);
-        end();
+        finish(span, undefined, duration, started, attributes);
         throw error;
       },
     );
