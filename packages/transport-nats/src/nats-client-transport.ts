@@ -39,9 +39,15 @@ export interface NatsClientTransportOptions extends NatsConnectionOptions {
    * `context.headers`.
    */
   readonly headers?: () => Readonly<Record<string, string>> | undefined;
+  /**
+   * The {@link NatsClientTransport.defaultTimeout} suggested to `RpcClient`: milliseconds a call
+   * may take when neither the call nor the client sets a `timeout`. Default 30 000, because NATS
+   * keeps nothing and a call whose server died is never answered; `Infinity` for none.
+   */
+  readonly defaultTimeout?: number;
 }
 
-/** Default of {@link NatsClientTransport.defaultTimeout}, in milliseconds. */
+/** Default of {@link NatsClientTransportOptions.defaultTimeout}, in milliseconds. */
 export const defaultCallTimeout = 30_000;
 
 /** {@link NatsClientTransport.send}'s options: the contract's, and what travels in NATS headers. */
@@ -81,11 +87,8 @@ export class NatsClientTransport implements ClientTransport {
   readonly subject: string;
   /** Calls' headers travel as NATS headers: `RpcClient` hands them to `send`. */
   readonly supportsHeaders = true;
-  /**
-   * `RpcClient`'s timeout when neither the client nor the call sets one: NATS keeps nothing, so a
-   * call whose server died would otherwise wait forever.
-   */
-  readonly defaultTimeout = defaultCallTimeout;
+  /** `RpcClient`'s timeout when neither the client nor the call sets one; `undefined`: none. */
+  readonly defaultTimeout: number | undefined;
   readonly #options: NatsClientTransportOptions;
   readonly #maxMessageSize: number;
   readonly #pending = new Map<string, Pending>();
@@ -97,6 +100,14 @@ export class NatsClientTransport implements ClientTransport {
   constructor(options: NatsClientTransportOptions) {
     this.subject = checkSubject(options.subject, 'NatsClientTransport');
     this.#maxMessageSize = checkedMaxMessageSize(options, 'NatsClientTransport');
+    const timeout = options.defaultTimeout ?? defaultCallTimeout;
+    // setTimeout (RpcClient's clock) fires at once for delays past 2^31 - 1 ms.
+    if (!((timeout > 0 && timeout <= 2_147_483_647) || timeout === Infinity)) {
+      throw new TypeError(
+        'NatsClientTransport: "defaultTimeout" must be a positive number of ms, at most 2^31 - 1, or Infinity',
+      );
+    }
+    this.defaultTimeout = timeout === Infinity ? undefined : timeout;
     this.#options = options;
     setBrand(this, clientTransportBrand);
   }

@@ -402,6 +402,15 @@ describe.skipIf(!available)('NATS transports', () => {
       /maxMessageSize/,
     );
     expect(() => new NatsServerTransport({ subject: 'ok', queue: 'two words' })).toThrow(/queue/);
+    expect(() => new NatsClientTransport({ subject: 'ok', defaultTimeout: 0 })).toThrow(
+      /defaultTimeout/,
+    );
+    expect(
+      new NatsClientTransport({ subject: 'ok', defaultTimeout: Infinity }).defaultTimeout,
+    ).toBe(undefined);
+    expect(new NatsClientTransport({ subject: 'ok', defaultTimeout: 1500 }).defaultTimeout).toBe(
+      1500,
+    );
   });
 
   it('fails listen() with a TransportError when NATS cannot be reached', async () => {
