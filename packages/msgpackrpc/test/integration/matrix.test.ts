@@ -23,6 +23,7 @@ import {
 import { MSGPACK_RPC_CONTENT_TYPE, MsgpackRpcProtocol } from '@tinyrpc/msgpackrpc';
 import { gate, tcpReachable, portChannel } from '@tinyrpc/test-helpers';
 import { HttpClientTransport, HttpServerTransport } from '@tinyrpc/transport-http';
+import { NatsClientTransport, NatsServerTransport } from '@tinyrpc/transport-nats';
 import { RabbitMqClientTransport, RabbitMqServerTransport } from '@tinyrpc/transport-rabbitmq';
 import { StreamClientTransport, StreamServerTransport } from '@tinyrpc/transport-stream';
 import { WsClientTransport, WsServerTransport } from '@tinyrpc/transport-ws';
@@ -254,6 +255,23 @@ const transports: TransportRow[] = [
         // autoDelete: the broker deletes the queue once the server's consumer is cancelled (close).
         new RabbitMqServerTransport({ url, queue, queueOptions: { autoDelete: true } }),
         () => new RabbitMqClientTransport({ url, routingKey: queue, defaultTimeout: callTimeout }),
+      );
+    },
+  },
+  {
+    name: 'NATS, queue group',
+    package: '@tinyrpc/transport-nats',
+    requires: {
+      what: 'NATS at 127.0.0.1:4222',
+      available: () => tcpReachable('127.0.0.1', 4222),
+    },
+    start(protocol) {
+      const subject = `tinyrpc.matrix.${randomBytes(6).toString('hex')}`;
+      const servers = '127.0.0.1:4222';
+      return serve(
+        protocol,
+        new NatsServerTransport({ servers, subject }),
+        () => new NatsClientTransport({ servers, subject }),
       );
     },
   },
