@@ -125,8 +125,8 @@ function parenthesize(type: string): string {
     if (quoted) {
       if (escaped) escaped = false;
       else if (char === '\\') escaped = true;
-      else if (char === '"') quoted = false;
-    } else if (char === '"') quoted = true;
+      else if (char === "'") quoted = false;
+    } else if (char === "'") quoted = true;
     else if ('([{<'.includes(char)) depth += 1;
     else if (')]}>'.includes(char)) depth -= 1;
     else if (depth === 0 && (char === '|' || char === '&')) return `(${type})`;
@@ -135,7 +135,8 @@ function parenthesize(type: string): string {
 }
 
 function literal(value: unknown): string {
-  if (value === null || ['string', 'number', 'boolean'].includes(typeof value)) {
+  if (typeof value === 'string') return quote(value);
+  if (value === null || typeof value === 'number' || typeof value === 'boolean') {
     return JSON.stringify(value);
   }
   return 'unknown';
@@ -143,5 +144,12 @@ function literal(value: unknown): string {
 
 /** `name` as a property key: bare when it is an identifier, quoted otherwise. */
 export function propertyName(name: string): string {
-  return /^[A-Za-z_$][\w$]*$/.test(name) ? name : JSON.stringify(name);
+  return /^[A-Za-z_$][\w$]*$/.test(name) ? name : quote(name);
+}
+
+// A single-quoted string literal, as the house style writes them. JSON escapes every `"`, so each
+// `\"` in its text is one escaped quote.
+function quote(text: string): string {
+  const escaped = JSON.stringify(text).slice(1, -1).replaceAll('\\"', '"').replaceAll("'", "\\'");
+  return `'${escaped}'`;
 }

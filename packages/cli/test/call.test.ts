@@ -73,7 +73,7 @@ describe('tinyrpc call over HTTP', () => {
     expect(Date.now() - started).toBeLessThan(4000);
   });
 
-  it.each([
+  it.concurrent.each([
     [[], 'give a URL and a method'],
     [['http://127.0.0.1:1/'], 'give a URL and a method'],
     [['nonsense', 'm'], "'nonsense' is not a URL"],
@@ -97,7 +97,7 @@ describe('tinyrpc call over HTTP', () => {
       '--framing must be content-length or newline',
     ],
     [['http://127.0.0.1:1/', 'm', '--bogus'], "Unknown option '--bogus'"],
-  ])('exits 2 on wrong arguments: %j', { concurrent: true }, async (args, message) => {
+  ])('exits 2 on wrong arguments: %j', async (args, message) => {
     const run = await tinyrpc(['call', ...args]);
     expect(run.code).toBe(2);
     expect(run.stdout).toBe('');
