@@ -5,7 +5,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach } from 'vitest';
+import { afterEach, expect } from 'vitest';
 import { RpcServer, type RpcProtocol, type ServerTransport } from '@tinyrpc/core';
 import { JsonRpcProtocol } from '@tinyrpc/jsonrpc';
 import { MsgpackRpcProtocol } from '@tinyrpc/msgpackrpc';
@@ -136,4 +136,31 @@ async function listen(
       return { transport, url: () => `${rabbitMqUrl}/?queue=${queue}` };
     }
   }
+}
+
+/** Calls the shop on `scheme` as every scheme's test does: a result, an error, a notification. */
+export async function expectCalls(scheme: ShopScheme, flags: readonly string[]): Promise<void> {
+  const { url, notes } = await serveShop(scheme);
+  expect(await tinyrpc(['call', url, 'reverse_string', 'héllo ☃', ...flags])).toEqual({
+    code: 0,
+    stdout: '"☃ olléh"\n',
+    stderr: '',
+  });
+  const failed = await tinyrpc(['call', url, 'fail', ...flags]);
+  expect(failed.code).toBe(1);
+  expect(failed.stderr).toMatch(/^error 4001: Out of stock\n/);
+  expect(await tinyrpc(['call', url, 'note', '1', '--notify', ...flags])).toMatchObject({
+    code: 0,
+  });
+  // The notification went before the call below on the same kind of connection; both arrive.
+  const named = await tinyrpc([
+    'call',
+    url,
+    'inventory.count',
+    '--params',
+    '{"sku":"abc"}',
+    ...flags,
+  ]);
+  expect(named).toMatchObject({ code: 0, stdout: '3\n' });
+  expect(notes).toEqual([1]);
 }

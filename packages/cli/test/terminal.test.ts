@@ -30,7 +30,7 @@ describe('on a terminal', () => {
     expect(await main(['discover', url], coloured)).toBe(0);
     expect(coloured.out()).toContain(`${ansi}1mMETHOD`);
     expect(coloured.out()).toContain(`${ansi}33m(deprecated)`);
-    for (const env of [{ NO_COLOR: '1' }, { TERM: 'dumb' }]) {
+    for (const env of [{ NO_COLOR: '1' }, { TERM: 'dumb' }] as Record<string, string>[]) {
       const plain = terminal(env);
       expect(await main(['discover', url], plain)).toBe(0);
       expect(plain.out()).not.toContain(ansi);
