@@ -1,3 +1,4 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { Params } from '@tinyrpc/core';
 import type { ConnectOptions } from './connect.ts';
 import { UsageError } from './usage-error.ts';
@@ -41,6 +42,39 @@ export const connectionOptions = {
   req: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
+
+type CommandLineConfig<Options> = {
+  args: string[];
+  allowPositionals: true;
+  strict: true;
+  options: typeof connectionOptions & Options;
+};
+
+/** What {@link parseCommandLine} answers: `values` typed from the options, and `positionals`. */
+export type ParsedCommandLine<Options extends OptionsConfig> = ReturnType<
+  typeof parseArgs<CommandLineConfig<Options>>
+>;
+
+type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
+
+/** Parses a command's arguments: positionals, its own `options` and {@link connectionOptions}. */
+export function parseCommandLine<const Options extends OptionsConfig>(
+  args: readonly string[],
+  options: Options,
+): ParsedCommandLine<Options> {
+  return parseArgs({
+    args: [...args],
+    allowPositionals: true,
+    strict: true,
+    options: { ...connectionOptions, ...options },
+  });
+}
+
+/** `true` when `args` ask for help (`-h` or `--help` before any `--`). */
+export function asksForHelp(args: readonly string[]): boolean {
+  const end = args.indexOf('--');
+  return (end === -1 ? args : args.slice(0, end)).some((arg) => arg === '-h' || arg === '--help');
+}
 
 /** Help lines of {@link connectionOptions}. */
 export const connectionHelp = `Connection options:

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { asksForHelp } from './arguments.ts';
 import type { CliIo } from './cli-io.ts';
 import { benchCommand } from './commands/bench.ts';
 import { callCommand } from './commands/call.ts';
@@ -40,6 +41,10 @@ export async function main(args: readonly string[], io: CliIo): Promise<number> 
       name === undefined ? `${help}\n` : `tinyrpc: unknown command '${name}'\n\n${help}\n`,
     );
     return exitCodes.failure;
+  }
+  if (asksForHelp(rest)) {
+    io.stdout.write(`${command.help}\n`);
+    return exitCodes.ok;
   }
   try {
     return await command.run(rest, io);

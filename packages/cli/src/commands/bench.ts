@@ -1,10 +1,9 @@
 import { performance } from 'node:perf_hooks';
-import { parseArgs } from 'node:util';
 import { RemoteError, type Params, type RpcClient } from '@tinyrpc/core';
 import {
   connectionHelp,
-  connectionOptions,
   connectOptionsFrom,
+  parseCommandLine,
   endpointHelp,
   paramsFrom,
   positiveNumber,
@@ -51,21 +50,12 @@ Example:
   tinyrpc bench http://127.0.0.1:5000/ reverse_string hello --concurrency 16 --duration 5`,
 
   async run(args, io) {
-    const { values, positionals } = parseArgs({
-      args: [...args],
-      allowPositionals: true,
-      options: {
-        ...connectionOptions,
-        params: { type: 'string' },
-        concurrency: { type: 'string', default: '8' },
-        duration: { type: 'string', default: '5' },
-        json: { type: 'boolean', default: false },
-      },
+    const { values, positionals } = parseCommandLine(args, {
+      params: { type: 'string' },
+      concurrency: { type: 'string', default: '8' },
+      duration: { type: 'string', default: '5' },
+      json: { type: 'boolean', default: false },
     });
-    if (values.help) {
-      io.stdout.write(`${this.help}\n`);
-      return exitCodes.ok;
-    }
     const [url, method, ...rest] = positionals;
     if (url === undefined || method === undefined) throw new UsageError('give a URL and a method');
     const params = paramsFrom(rest, values.params);

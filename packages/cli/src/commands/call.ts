@@ -1,8 +1,7 @@
-import { parseArgs } from 'node:util';
 import {
   connectionHelp,
-  connectionOptions,
   connectOptionsFrom,
+  parseCommandLine,
   endpointHelp,
   paramsFrom,
 } from '../arguments.ts';
@@ -35,19 +34,10 @@ Example:
   tinyrpc call http://127.0.0.1:5000/ reverse_string 'Hello, World!'`,
 
   async run(args, io) {
-    const { values, positionals } = parseArgs({
-      args: [...args],
-      allowPositionals: true,
-      options: {
-        ...connectionOptions,
-        params: { type: 'string' },
-        notify: { type: 'boolean', default: false },
-      },
+    const { values, positionals } = parseCommandLine(args, {
+      params: { type: 'string' },
+      notify: { type: 'boolean', default: false },
     });
-    if (values.help) {
-      io.stdout.write(`${this.help}\n`);
-      return exitCodes.ok;
-    }
     const [url, method, ...rest] = positionals;
     if (url === undefined || method === undefined) throw new UsageError('give a URL and a method');
     const params = paramsFrom(rest, values.params);

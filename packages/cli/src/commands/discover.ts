@@ -1,8 +1,7 @@
-import { parseArgs } from 'node:util';
 import {
   connectionHelp,
-  connectionOptions,
   connectOptionsFrom,
+  parseCommandLine,
   endpointHelp,
 } from '../arguments.ts';
 import { stylesFor } from '../cli-io.ts';
@@ -53,15 +52,9 @@ Exit status: 0 document, 1 error response (such as -32601 when the server has no
 endpoint cannot be reached or the arguments are wrong.`,
 
   async run(args, io) {
-    const { values, positionals } = parseArgs({
-      args: [...args],
-      allowPositionals: true,
-      options: { ...connectionOptions, json: { type: 'boolean', default: false } },
+    const { values, positionals } = parseCommandLine(args, {
+      json: { type: 'boolean', default: false },
     });
-    if (values.help) {
-      io.stdout.write(`${this.help}\n`);
-      return exitCodes.ok;
-    }
     const [url, ...extra] = positionals;
     if (url === undefined || extra.length > 0) throw new UsageError('give one URL');
     const document = await fetchDocument(url, connectOptionsFrom(values));

@@ -1,9 +1,8 @@
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import {
   connectionHelp,
-  connectionOptions,
   connectOptionsFrom,
+  parseCommandLine,
   endpointHelp,
 } from '../arguments.ts';
 import { isEndpoint } from '../connect.ts';
@@ -33,15 +32,9 @@ Example:
   tinyrpc generate http://127.0.0.1:5000/ > src/shop-api.ts`,
 
   async run(args, io) {
-    const { values, positionals } = parseArgs({
-      args: [...args],
-      allowPositionals: true,
-      options: { ...connectionOptions, name: { type: 'string', default: 'Api' } },
+    const { values, positionals } = parseCommandLine(args, {
+      name: { type: 'string', default: 'Api' },
     });
-    if (values.help) {
-      io.stdout.write(`${this.help}\n`);
-      return exitCodes.ok;
-    }
     const [source, ...extra] = positionals;
     if (source === undefined || extra.length > 0) throw new UsageError('give one URL or file');
     const options = connectOptionsFrom(values);
