@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// The `tinyrpc` executable. It exits as soon as the command is done: a transport that keeps a
-// socket lingering (ZeroMQ) must not hold the shell.
+// The `tinyrpc` executable. It exits as soon as the command is done and its output is written: a
+// transport that keeps a socket lingering (ZeroMQ) must not hold the shell.
 import { main } from './main.ts';
 
 const status = await main(process.argv.slice(2), {
@@ -8,4 +8,12 @@ const status = await main(process.argv.slice(2), {
   stderr: process.stderr,
   env: process.env,
 });
+// Pipes are asynchronous on some systems (macOS): exiting before they drain would cut the output.
+const drained = (stream: NodeJS.WriteStream): Promise<void> =>
+  new Promise((resolve) => {
+    stream.write('', () => {
+      resolve();
+    });
+  });
+await Promise.all([drained(process.stdout), drained(process.stderr)]);
 process.exit(status);

@@ -5,7 +5,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, expect } from 'vitest';
+import { afterEach, expect, vi } from 'vitest';
 import { RpcServer, type RpcProtocol, type ServerTransport } from '@tinyrpc/core';
 import { JsonRpcProtocol } from '@tinyrpc/jsonrpc';
 import { MsgpackRpcProtocol } from '@tinyrpc/msgpackrpc';
@@ -19,6 +19,10 @@ import { createShop } from './fixtures/shop.ts';
 export const packageRoot = fileURLToPath(new URL('..', import.meta.url));
 export const bin = join(packageRoot, 'dist', 'bin.js');
 export const rabbitMqUrl = 'amqp://guest:guest@127.0.0.1:5672';
+
+// Every test starts processes, several of them; a busy machine (CI shares its cores) makes each
+// slower, so the tests get more time than the suite's default.
+vi.setConfig({ testTimeout: 60_000 });
 
 const cleanups: (() => unknown)[] = [];
 
