@@ -41,7 +41,7 @@ describe('tinyrpc call over HTTP', () => {
     expect(missing).toMatchObject({ code: 1, stderr: 'error -32601: Method not found\n' });
     const invalid = await tinyrpc(['call', url, 'order', '42']);
     expect(invalid.code).toBe(1);
-    expect(invalid.stderr).toMatch(/^error -32602: Invalid params\n/);
+    expect(invalid.stderr).toMatch(/^error -32602: Invalid params.*\ndata: \[\n/);
   });
 
   it('sends a notification with --notify: nothing printed, exit 0, delivered', async () => {
