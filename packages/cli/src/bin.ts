@@ -7,6 +7,10 @@ const status = await main(process.argv.slice(2), {
   stdout: process.stdout,
   stderr: process.stderr,
   env: process.env,
+  onInterrupt: (listener) => {
+    process.on('SIGINT', listener);
+    return () => process.off('SIGINT', listener);
+  },
 });
 // Pipes are asynchronous on some systems (macOS): exiting before they drain would cut the output.
 const drained = (stream: NodeJS.WriteStream): Promise<void> =>

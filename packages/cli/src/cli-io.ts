@@ -10,6 +10,11 @@ export interface CliIo {
   readonly stdout: OutputStream;
   readonly stderr: OutputStream;
   readonly env: Readonly<Record<string, string | undefined>>;
+  /**
+   * Calls `listener` on Ctrl-C instead of ending the process, until the returned function is
+   * called; `bench` stops early with it and reports what it measured.
+   */
+  readonly onInterrupt?: (listener: () => void) => () => void;
 }
 
 /** ANSI styles that are no-ops unless the stream is a terminal (and `NO_COLOR` is not set). */

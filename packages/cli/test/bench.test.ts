@@ -69,6 +69,23 @@ describe('tinyrpc bench', () => {
     expect(run.stdout).not.toContain('\u001b[');
   });
 
+  it('stops at the first Ctrl-C (SIGINT) and reports what it measured', async () => {
+    const { url } = await serveShop('http');
+    const started = Date.now();
+    const run = await tinyrpc(['bench', url, 'echo', '1', '--duration', '60', '--json'], {
+      started: (child) => {
+        setTimeout(() => child.kill('SIGINT'), 3000);
+      },
+      timeoutMs: 30_000,
+    });
+    expect(run.code).toBe(0);
+    // However far it got (a busy machine may still be on its first call), it reports.
+    const result = JSON.parse(run.stdout) as BenchJson;
+    expect(result.errors).toBe(0);
+    expect(result.seconds).toBeLessThan(20);
+    expect(Date.now() - started).toBeLessThan(25_000);
+  });
+
   it('exits 1 when calls answer with error responses, and says which', async () => {
     const { url } = await serveShop('http');
     const run = await tinyrpc(['bench', url, 'fail', '--duration', '0.5']);

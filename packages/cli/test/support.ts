@@ -1,5 +1,5 @@
 // Runs the built `tinyrpc` bin as a child process, and serves the shop service on every scheme.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -61,7 +61,13 @@ export interface CliRun {
 /** Runs `tinyrpc args…`, killing it after `timeoutMs`. */
 export function tinyrpc(
   args: readonly string[],
-  options: { timeoutMs?: number; nodeOptions?: readonly string[]; env?: NodeJS.ProcessEnv } = {},
+  options: {
+    timeoutMs?: number;
+    nodeOptions?: readonly string[];
+    env?: NodeJS.ProcessEnv;
+    /** Called with the child process once it runs (to signal it, say). */
+    started?: (child: ChildProcess) => void;
+  } = {},
 ): Promise<CliRun> {
   const child = spawn(process.execPath, [...(options.nodeOptions ?? []), bin, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -72,6 +78,7 @@ export function tinyrpc(
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 15_000);
+  options.started?.(child);
   return new Promise((resolve) => {
     child.once('close', (code) => {
       clearTimeout(timer);

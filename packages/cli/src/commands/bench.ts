@@ -32,7 +32,8 @@ export const benchCommand: Command = {
 
 Keeps --concurrency calls in flight for --duration seconds, then prints the throughput, latency
 percentiles (p50, p90, p99, max) and a latency histogram. Arguments as for tinyrpc call. A live
-progress line is shown on a terminal.
+progress line is shown on a terminal. Ctrl-C ends the run early, with its report; a second
+Ctrl-C quits at once.
 
 Options:
   --concurrency N   calls in flight at once (default 8)
@@ -64,6 +65,12 @@ Example:
     if (concurrency > 10_000) throw new UsageError('--concurrency must be at most 10000');
     if (seconds > 86_400) throw new UsageError('--duration must be at most 86400 seconds');
     const options = connectOptionsFrom(values);
+    // The first Ctrl-C ends the run early; with the listener gone, a second one ends the process.
+    let interrupted = false;
+    const release = io.onInterrupt?.(() => {
+      interrupted = true;
+      release?.();
+    });
     const client = await connect(url, options);
     try {
       // One call alone first: an endpoint that is not there fails here with exit 2, not as a
@@ -74,6 +81,7 @@ Example:
         seconds,
         timeout: options.timeout,
         io,
+        interrupted: () => interrupted,
       });
       if (values.json) io.stdout.write(`${toJson(summary(result, concurrency))}\n`);
       else io.stdout.write(report(result, { url, method, concurrency, io }));
@@ -81,6 +89,7 @@ Example:
       if (!RemoteError.is(result.lastError)) throw result.lastError;
       return exitCodes.errorResponse;
     } finally {
+      release?.();
       await closeClient(client);
     }
   },
@@ -90,7 +99,13 @@ async function run(
   client: RpcClient,
   method: string,
   params: Params | undefined,
-  options: { concurrency: number; seconds: number; timeout: number; io: CliIo },
+  options: {
+    concurrency: number;
+    seconds: number;
+    timeout: number;
+    io: CliIo;
+    interrupted: () => boolean;
+  },
 ): Promise<BenchResult> {
   const histogram = new LatencyHistogram();
   const started = performance.now();
@@ -98,7 +113,7 @@ async function run(
   let errors = 0;
   let lastError: unknown;
   const worker = async (): Promise<void> => {
-    while (performance.now() < end) {
+    while (performance.now() < end && !options.interrupted()) {
       const sent = performance.now();
       try {
         await client.call(method, params, { timeout: options.timeout });
