@@ -135,13 +135,12 @@ export class RpcClient {
   }
 
   /** Calls `method` and resolves with its result. */
-  async call<T = unknown>(method: string, params?: Params, options?: CallOptions): Promise<T> {
-    if (this.#interceptors.length === 0) return (await this.#call(method, params, options)) as T;
-    return (await runInterceptors(
-      this.#interceptors,
-      clientCall(method, params, false, options),
-      (call) => this.#call(call.method, call.params, call.options, call),
-    )) as T;
+  call<T = unknown>(method: string, params?: Params, options?: CallOptions): Promise<T> {
+    // No async wrapper of its own: #call is async already, so a throw still rejects.
+    if (this.#interceptors.length === 0) return this.#call(method, params, options) as Promise<T>;
+    return runAsync(this.#interceptors, clientCall(method, params, false, options), (call) =>
+      this.#call(call.method, call.params, call.options, call),
+    ) as Promise<T>;
   }
 
   /** Sends a notification: the server runs `method` and answers nothing. */
@@ -254,7 +253,7 @@ export class RpcClient {
     const arrived: Arrival[] = [];
     let flushed = false;
     const outcomes = calls.map((spec) =>
-      runInterceptors(
+      runAsync(
         this.#interceptors,
         clientCall(spec.method, spec.params, spec.oneWay ?? false, options),
         (call) => {
@@ -525,6 +524,19 @@ export class RpcClient {
         },
       );
     });
+  }
+}
+
+// A client call always waits for a transport: its outcome is a promise, whatever interceptors return.
+function runAsync(
+  interceptors: readonly ClientInterceptor[],
+  call: ClientCall,
+  last: (call: ClientCall) => Promise<unknown>,
+): Promise<unknown> {
+  try {
+    return Promise.resolve(runInterceptors(interceptors, call, last));
+  } catch (error) {
+    return Promise.reject(error);
   }
 }
 

@@ -243,12 +243,13 @@ export class RpcDispatcher {
     return request.oneWay ? undefined : request.respond(result);
   }
 
-  // The interceptors' path: a call object they can read and change, and a promise either way.
+  // The interceptors' path: a call object they can read and change. It stays synchronous when the
+  // interceptors and the method are.
   #intercepted(
     request: RpcRequest,
     options: DispatchOptions,
     interceptors: readonly ServerInterceptor[],
-  ): Promise<RpcResponse | undefined> {
+  ): MaybePromise<RpcResponse | undefined> {
     const context = contextOf(request, options);
     const call: ServerCall = {
       method: request.method,
@@ -258,19 +259,20 @@ export class RpcDispatcher {
       headers: request.meta ?? context.transport.headers ?? noHeaders,
       context,
     };
-    const last = (current: ServerCall): Promise<unknown> => {
-      try {
+    let result: unknown;
+    try {
+      result = runInterceptors(interceptors, call, (current) => {
         const entry = this.#find(current.method);
         if (entry === undefined) throw new MethodNotFoundError();
-        return Promise.resolve(this.#invoke(entry, current.params, request, options, context));
-      } catch (error) {
-        return Promise.reject(error);
-      }
-    };
-    return runInterceptors(interceptors, call, last).then(
-      (value) => (request.oneWay ? undefined : request.respond(value)),
-      (error: unknown) =>
-        request.oneWay ? undefined : request.errorRespond(error, errorOptions(options)),
+        return this.#invoke(entry, current.params, request, options, context);
+      });
+    } catch (error) {
+      return respondTo(request, undefined, error ?? failedWithNothing, options);
+    }
+    if (!isPromiseLike(result)) return respondTo(request, result, undefined, options);
+    return Promise.resolve(result).then(
+      (value) => respondTo(request, value, undefined, options),
+      (error: unknown) => respondTo(request, undefined, error ?? failedWithNothing, options),
     );
   }
 
@@ -338,6 +340,21 @@ export class RpcDispatcher {
     if (!entry.options.context) return entry.fn(...args);
     return entry.fn(context ?? contextOf(request, options), ...args);
   }
+}
+
+// Something rejected with `undefined`: still a failure, answered as a server error.
+const failedWithNothing = new Error('The call failed without a reason');
+
+function respondTo(
+  request: RpcRequest,
+  value: unknown,
+  error: unknown,
+  options: DispatchOptions,
+): RpcResponse | undefined {
+  if (request.oneWay) return undefined;
+  return error === undefined
+    ? request.respond(value)
+    : request.errorRespond(error, errorOptions(options));
 }
 
 function contextOf(request: RpcRequest, options: DispatchOptions): CallContext {

@@ -46,30 +46,42 @@ export interface ServerCall {
 
 /**
  * Wraps every call: `async (call, next) => …`. Return `next()`'s result, or a result of your own
- * to short-circuit; throw to fail the call (an `RpcError` keeps its code); map what `next()`
- * resolves or rejects with on the way back. Interceptors run in the order they were added.
+ * to short-circuit; throw to fail the call (an `RpcError` keeps its code); map what `next()` gives
+ * back on the way. Interceptors run in the order they were added.
+ *
+ * `next()` gives the result itself when everything after it finished synchronously (a server
+ * method that returns a plain value), else a promise of it: `await` it, or return it as it is. An
+ * interceptor that stays synchronous keeps a synchronous call synchronous, which is what makes an
+ * interceptor cost next to nothing on small calls.
  */
-export type Interceptor<Call> = (call: Call, next: () => Promise<unknown>) => Promise<unknown>;
+export type Interceptor<Call> = (call: Call, next: () => unknown) => unknown;
 
 /** An interceptor of {@link RpcClient} calls. */
 export type ClientInterceptor = Interceptor<ClientCall>;
 /** An interceptor of {@link RpcServer} calls. */
 export type ServerInterceptor = Interceptor<ServerCall>;
 
-/** Runs `call` through `interceptors`, in order, then `last`. `next()` may be called more than once. */
+/**
+ * Runs `call` through `interceptors`, in order, then `last`. `next()` may be called more than once.
+ * Returns what the first interceptor returns; a synchronous throw anywhere is thrown.
+ */
 export function runInterceptors<Call>(
   interceptors: readonly Interceptor<Call>[],
   call: Call,
-  last: (call: Call) => Promise<unknown>,
-): Promise<unknown> {
-  const step = (index: number): Promise<unknown> => {
-    const interceptor = interceptors[index];
-    if (interceptor === undefined) return last(call);
-    try {
-      return interceptor(call, () => step(index + 1));
-    } catch (error) {
-      return Promise.reject(error);
-    }
-  };
-  return step(0);
+  last: (call: Call) => unknown,
+): unknown {
+  return step(interceptors, call, last, 0);
+}
+
+// A function of its own rather than a closure made per call: calls are the hot path.
+function step<Call>(
+  interceptors: readonly Interceptor<Call>[],
+  call: Call,
+  last: (call: Call) => unknown,
+  index: number,
+): unknown {
+  if (index >= interceptors.length) return last(call);
+  return (interceptors[index] as Interceptor<Call>)(call, () =>
+    step(interceptors, call, last, index + 1),
+  );
 }

@@ -146,13 +146,25 @@ export class RpcServer {
     });
     if (!isPromiseLike(answer))
       return Promise.resolve(this.#reply(this.#serialize(parsed, answer), context));
-    return this.#inFlight.track(
-      answer
-        .then((value) => this.#reply(this.#serialize(parsed, value), context))
-        .catch((error: unknown) => {
+    // One `then` with both callbacks, counted by hand: each further `then`, `catch` or `finally`
+    // would cost every asynchronous call another promise and another turn of the microtask queue.
+    const inFlight = this.#inFlight;
+    inFlight.start();
+    return answer.then(
+      (value) => {
+        inFlight.finish();
+        try {
+          return this.#reply(this.#serialize(parsed, value), context);
+        } catch (error) {
           this.#options.onError?.(error);
           return undefined;
-        }),
+        }
+      },
+      (error: unknown) => {
+        inFlight.finish();
+        this.#options.onError?.(error);
+        return undefined;
+      },
     );
   }
 

@@ -19,7 +19,7 @@ describe('interceptor types', () => {
     const onServer: ServerInterceptor = async (call, next) => {
       expectTypeOf(call).toEqualTypeOf<ServerCall>();
       expectTypeOf(call.context.signal).toEqualTypeOf<AbortSignal>();
-      expectTypeOf(next).toEqualTypeOf<() => Promise<unknown>>();
+      expectTypeOf(next).toEqualTypeOf<() => unknown>();
       return next();
     };
     const onClient: ClientInterceptor = (call, next) => {

@@ -6,6 +6,7 @@ import {
   TransportError,
   concurrencyLimit,
   createMemoryTransport,
+  isPromiseLike,
   logCalls,
   retry,
   type ClientTransport,
@@ -80,6 +81,24 @@ describe('server interceptors', () => {
     await expect(client.call('nope')).rejects.toMatchObject({ code: -32601 });
     await expect(client.call('fail')).rejects.toMatchObject({ code: 4001, data: 'why' });
     expect(errors.map((e) => (e as RpcError).code)).toEqual([-32601, 4001]);
+  });
+
+  it('keep a synchronous call synchronous, and a throw of nothing is still a failure', () => {
+    const request = new JsonRpcProtocol().parseRequest(
+      JSON.stringify({ jsonrpc: '2.0', method: 'add', params: [1, 2], id: 7 }),
+    );
+    const answer = methods().dispatchAny(request, { interceptors: [(_call, next) => next()] });
+    expect(isPromiseLike(answer)).toBe(false);
+    expect(answer).toMatchObject({ id: 7, result: 3 });
+    const failed = methods().dispatchAny(request, {
+      interceptors: [
+        () => {
+          // eslint-disable-next-line @typescript-eslint/only-throw-error -- the point of the test
+          throw undefined;
+        },
+      ],
+    });
+    expect(failed).toMatchObject({ id: 7, error: { code: -32000 } });
   });
 
   it('see each member of a batch on its own, notifications included', async () => {

@@ -33,10 +33,13 @@ runTransportConformance(
   {
     name: 'WebSocket carrying MessagePack-RPC',
     createFixture() {
-      const server = new WsServerTransport({ port: 0, path: '/rpc', maxPayload: 2 ** 21 });
+      const server = new WsServerTransport({ port: 0, path: '/rpc', maxMessageSize: 2 ** 21 });
       return {
         server,
-        connect: () => new WsClientTransport(`ws://127.0.0.1:${String(server.port)}/rpc`),
+        connect: () =>
+          new WsClientTransport(`ws://127.0.0.1:${String(server.port)}/rpc`, {
+            maxMessageSize: 2 ** 21,
+          }),
       };
     },
     protocol: () => new MsgpackRpcProtocol({ errorData: true }),

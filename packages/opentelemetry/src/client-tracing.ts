@@ -1,6 +1,6 @@
-import type { ClientInterceptor } from '@tinyrpc/core';
+import { isPromiseLike, type ClientInterceptor } from '@tinyrpc/core';
 import { context, propagation, SpanKind, trace } from '@opentelemetry/api';
-import { callAttributes, recordFailure, RPC_JSONRPC_REQUEST_ID } from './attributes.ts';
+import { finish, recordFailure } from './attributes.ts';
 import { instruments, type TracingOptions } from './tracing-options.ts';
 
 /**
@@ -10,23 +10,36 @@ import { instruments, type TracingOptions } from './tracing-options.ts';
  * is registered), so the server's span becomes its child.
  */
 export function clientTracing(options: TracingOptions = {}): ClientInterceptor {
-  const { tracer, duration, system } = instruments(options, 'client');
-  return async (call, next) => {
-    const attributes = callAttributes(system, call.method);
+  const { tracer, duration, attributes: attributesOf } = instruments(options, 'client');
+  return (call, next) => {
+    const attributes = attributesOf(call.method);
     const span = tracer.startSpan(call.method, { kind: SpanKind.CLIENT, attributes });
     const active = trace.setSpan(context.active(), span);
     propagation.inject(active, call.headers);
     const started = performance.now();
+    let result: unknown;
     try {
-      return await context.with(active, next);
+      result = context.with(active, next);
     } catch (error) {
       recordFailure(span, error);
+      finish(span, call, duration, started, attributes);
       throw error;
-    } finally {
-      if (call.id !== undefined && call.id !== null)
-        span.setAttribute(RPC_JSONRPC_REQUEST_ID, String(call.id));
-      duration.record(performance.now() - started, attributes);
-      span.end();
     }
+    // A synchronous call stays synchronous; otherwise one plain `then` (not an async function).
+    if (!isPromiseLike(result)) {
+      finish(span, call, duration, started, attributes);
+      return result;
+    }
+    return Promise.resolve(result).then(
+      (value) => {
+        finish(span, call, duration, started, attributes);
+        return value;
+      },
+      (error: unknown) => {
+        recordFailure(span, error);
+        finish(span, call, duration, started, attributes);
+        throw error;
+      },
+    );
   };
 }

@@ -1,4 +1,4 @@
-import type { ServerInterceptor } from '@tinyrpc/core';
+import { isPromiseLike, type ServerInterceptor } from '@tinyrpc/core';
 import {
   context,
   propagation,
@@ -7,7 +7,7 @@ import {
   trace,
   type TextMapGetter,
 } from '@opentelemetry/api';
-import { callAttributes, recordFailure, RPC_JSONRPC_REQUEST_ID } from './attributes.ts';
+import { finish, recordFailure, RPC_JSONRPC_REQUEST_ID } from './attributes.ts';
 import { instruments, type TracingOptions } from './tracing-options.ts';
 
 type Headers = Readonly<Record<string, string | string[] | undefined>>;
@@ -29,30 +29,37 @@ const headerGetter: TextMapGetter<Headers> = {
  * context so spans the method makes are its children.
  */
 export function serverTracing(options: TracingOptions = {}): ServerInterceptor {
-  const { tracer, duration, system } = instruments(options, 'server');
-  return async (call, next) => {
+  const { tracer, duration, attributes: attributesOf } = instruments(options, 'server');
+  return (call, next) => {
     const parent = propagation.extract(ROOT_CONTEXT, call.headers, headerGetter);
-    const attributes = callAttributes(system, call.method);
-    const span = tracer.startSpan(
-      call.method,
-      {
-        kind: SpanKind.SERVER,
-        attributes:
-          call.id === undefined || call.id === null
-            ? attributes
-            : { ...attributes, [RPC_JSONRPC_REQUEST_ID]: String(call.id) },
-      },
-      parent,
-    );
+    const attributes = attributesOf(call.method);
+    const span = tracer.startSpan(call.method, { kind: SpanKind.SERVER, attributes }, parent);
+    if (call.id !== undefined && call.id !== null && span.isRecording())
+      span.setAttribute(RPC_JSONRPC_REQUEST_ID, String(call.id));
     const started = performance.now();
+    let result: unknown;
     try {
-      return await context.with(trace.setSpan(parent, span), next);
+      result = context.with(trace.setSpan(parent, span), next);
     } catch (error) {
       recordFailure(span, error);
+      finish(span, undefined, duration, started, attributes);
       throw error;
-    } finally {
-      duration.record(performance.now() - started, attributes);
-      span.end();
     }
+    // A synchronous call stays synchronous; otherwise one plain `then` (not an async function).
+    if (!isPromiseLike(result)) {
+      finish(span, undefined, duration, started, attributes);
+      return result;
+    }
+    return Promise.resolve(result).then(
+      (value) => {
+        finish(span, undefined, duration, started, attributes);
+        return value;
+      },
+      (error: unknown) => {
+        recordFailure(span, error);
+        finish(span, undefined, duration, started, attributes);
+        throw error;
+      },
+    );
   };
 }

@@ -1,3 +1,4 @@
+import type { Attributes } from '@opentelemetry/api';
 import {
   metrics,
   trace,
@@ -20,6 +21,8 @@ export interface TracingOptions {
   readonly system?: string;
 }
 
+import { attributesOf } from './attributes.ts';
+
 const scope = '@tinyrpc/opentelemetry';
 
 /** The tracer, histogram and system name one interceptor uses. */
@@ -27,6 +30,8 @@ export interface Instruments {
   readonly tracer: Tracer;
   readonly duration: Histogram;
   readonly system: string;
+  /** The attributes of a call to `method`, shared by its span and its measurement. */
+  readonly attributes: (method: string) => Attributes;
 }
 
 export function instruments(options: TracingOptions, side: 'client' | 'server'): Instruments {
@@ -36,5 +41,6 @@ export function instruments(options: TracingOptions, side: 'client' | 'server'):
     description: `Duration of RPC calls, measured on the ${side}`,
     unit: 'ms',
   });
-  return { tracer, duration, system: options.system ?? 'jsonrpc' };
+  const system = options.system ?? 'jsonrpc';
+  return { tracer, duration, system, attributes: attributesOf(system) };
 }

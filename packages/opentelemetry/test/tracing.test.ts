@@ -11,7 +11,11 @@ import {
 } from '@tinyrpc/core';
 import { JsonRpcProtocol } from '@tinyrpc/jsonrpc';
 import { clientTracing, serverTracing } from '@tinyrpc/opentelemetry';
+import { gate, tcpReachable } from '@tinyrpc/test-helpers';
+import { HttpClientTransport, HttpServerTransport } from '@tinyrpc/transport-http';
+import { RabbitMqClientTransport, RabbitMqServerTransport } from '@tinyrpc/transport-rabbitmq';
 import { WsClientTransport, WsServerTransport } from '@tinyrpc/transport-ws';
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { inMemoryTelemetry, kindOf } from './tracing.ts';
 
@@ -44,7 +48,41 @@ interface Setup {
   readonly messageMeta: boolean;
 }
 
+const amqp = 'amqp://guest:guest@127.0.0.1:5672';
+const broker = gate('RabbitMQ at 127.0.0.1:5672', await tcpReachable('127.0.0.1', 5672));
+
 const setups: Setup[] = [
+  {
+    name: 'HTTP (request headers)',
+    messageMeta: false,
+    start: () => {
+      const server = new HttpServerTransport({ port: 0 });
+      return Promise.resolve({
+        server,
+        client: () => new HttpClientTransport(server.url as string),
+      });
+    },
+  },
+  ...(broker
+    ? [
+        {
+          name: 'RabbitMQ (message headers)',
+          messageMeta: false,
+          start: () => {
+            // An auto-deleted queue of its own: gone once the server's consumer is.
+            const queue = `tinyrpc-test-otel-${randomBytes(6).toString('hex')}`;
+            return Promise.resolve({
+              server: new RabbitMqServerTransport({
+                url: amqp,
+                queue,
+                queueOptions: { autoDelete: true },
+              }),
+              client: () => new RabbitMqClientTransport({ url: amqp, routingKey: queue }),
+            });
+          },
+        },
+      ]
+    : []),
   {
     name: 'memory (request/reply, no headers)',
     messageMeta: true,

@@ -1,8 +1,21 @@
-/** The content type of a string message, unless the `contentType` option says otherwise. */
+/** The content type of a string message when neither the protocol nor the options name one. */
 export const jsonContentType = 'application/json';
 
-/** The content type of a byte message that names none of its own. */
+/** The content type of a byte message when neither the protocol nor the options name one. */
 export const binaryContentType = 'application/octet-stream';
+
+/** The media type of a `Content-Type` value: lower case, without parameters (`; charset=…`). */
+function mediaType(contentType: string): string {
+  const semicolon = contentType.indexOf(';');
+  return (semicolon === -1 ? contentType : contentType.slice(0, semicolon)).trim().toLowerCase();
+}
+
+/** `true` when two `Content-Type` values name the same media type, whatever their parameters. */
+export function sameMediaType(a: string | null | undefined, b: string | null | undefined): boolean {
+  if (a === b) return a !== undefined && a !== null;
+  if (a === undefined || a === null || b === undefined || b === null) return false;
+  return mediaType(a) === mediaType(b);
+}
 
 /**
  * `true` when a body of this content type is text, and so travels as a string message:
@@ -13,10 +26,7 @@ export function isTextContentType(contentType: string | null | undefined): boole
   if (contentType === undefined || contentType === null) return false;
   // The common case first: what our own client and most JSON-RPC clients send.
   if (contentType === jsonContentType) return true;
-  const semicolon = contentType.indexOf(';');
-  const type = (semicolon === -1 ? contentType : contentType.slice(0, semicolon))
-    .trim()
-    .toLowerCase();
+  const type = mediaType(contentType);
   return (
     type === jsonContentType ||
     type.endsWith('+json') ||

@@ -1,26 +1,38 @@
 import {
   clientTransportBrand,
-  RpcTimeoutError,
+  defaultLimits,
   setBrand,
   TransportError,
   type ClientTransport,
   type Message,
   type SendOptions,
 } from '@tinyrpc/core';
-import { binaryContentType, isTextContentType, jsonContentType } from './content-type.ts';
+import { describeError, tooLargeError } from '@tinyrpc/core/transport';
+import { binaryContentType, jsonContentType, sameMediaType } from './content-type.ts';
 import { HttpTransportError } from './http-transport-error.ts';
-
+import { readWebBody } from './read-web-body.ts';
 /** Options of {@link HttpClientTransport}. */
 export interface HttpClientTransportOptions {
   /** Headers sent with every request, such as `Authorization`. */
   readonly headers?: HeadersInit;
-  /** Milliseconds an exchange may take, reply body included, before it fails with {@link RpcTimeoutError}. */
+  /**
+   * Milliseconds a call over this transport may take when neither the call nor the `RpcClient` sets
+   * a `timeout` (the transport's `defaultTimeout`). The clock is `RpcClient`'s: the transport keeps
+   * no timers and ends an exchange when the call's `signal` aborts. Default: none.
+   */
   readonly timeout?: number;
   /**
-   * The `Content-Type` of every request. Default: `application/json` for string messages and
-   * `application/octet-stream` for byte messages (or a `Content-Type` given in `headers`).
+   * The `Content-Type` of every request, whatever the protocol's. Default: a `Content-Type` given in
+   * `headers`, else the protocol's (`SendOptions.contentType`, which `RpcClient` passes), else
+   * `application/json` for string messages and `application/octet-stream` for byte messages.
    */
   readonly contentType?: string;
+  /**
+   * The largest reply body accepted, in bytes; a larger one fails the call with a `TransportError`
+   * that names the limit, and no more than the limit and one chunk of it is read. Default 1 MiB
+   * (`defaultLimits.maxMessageSize`).
+   */
+  readonly maxMessageSize?: number;
   /** The `fetch` to use; default `globalThis.fetch`. Pass one to add a proxy, a dispatcher, retries. */
   readonly fetch?: typeof fetch;
   /** More `fetch` options for every request, such as `credentials` or `mode` in a browser. */
@@ -30,38 +42,51 @@ export interface HttpClientTransportOptions {
 /** Longest part of an error answer's body quoted in the error message. */
 const snippetLength = 200;
 
+const decoder = new TextDecoder();
+
 /**
  * Sends each message as the body of an HTTP `POST` and resolves with the body of the answer, like
  * Python tinyrpc's `HttpPostClientTransport`. Built on the platform `fetch`, so it runs in Node and
  * in browsers; Node's `fetch` keeps connections alive between calls.
  *
- * The reply is a string when the answer's content type is text (JSON, `text/*`) and bytes otherwise.
- * An error status, a refused or reset connection fail with {@link HttpTransportError}; a timeout with
- * {@link RpcTimeoutError}; an aborted `signal` with its reason. A one-way message resolves once the
- * answer's status arrived, without reading its body.
+ * The reply is of the kind the message was: a string for a string message, bytes for bytes,
+ * whatever the answer's `Content-Type` says (Python's `WsgiServerTransport` labels MessagePack
+ * `application/json`). A 413 in the content type that was sent is the server's error response and
+ * resolves as the reply. Any other error status, a refused or reset connection fail with
+ * {@link HttpTransportError}; a reply over `maxMessageSize` with a `TransportError`; an aborted
+ * `signal` with its reason. A one-way message resolves once the answer's status arrived, without
+ * reading its body.
  */
 export class HttpClientTransport implements ClientTransport {
   /** The URL every message is posted to. */
   readonly url: string;
+  /** The largest reply body accepted, in bytes. */
+  readonly maxMessageSize: number;
+  /** The `timeout` option: `RpcClient` applies it to calls that set none of their own. */
+  readonly defaultTimeout?: number;
+  /** Call headers (`SendOptions.headers`: a trace context…) travel as HTTP request headers. */
+  readonly supportsHeaders = true;
   readonly #fetch: typeof fetch;
-  readonly #timeout: number | undefined;
   readonly #requestInit: HttpClientTransportOptions['requestInit'];
-  readonly #textHeaders: Record<string, string>;
-  readonly #binaryHeaders: Record<string, string>;
+  readonly #headers: Record<string, string>;
+  readonly #contentType: string | undefined;
   readonly #closing = new AbortController();
+  // The headers of the content type sent last: RpcClient sends one content type throughout.
+  #lastType: string | undefined;
+  #lastHeaders: Record<string, string> = {};
 
   constructor(url: string | URL, options: HttpClientTransportOptions = {}) {
     this.url = String(url);
+    this.maxMessageSize = options.maxMessageSize ?? defaultLimits.maxMessageSize;
+    if (options.timeout !== undefined) this.defaultTimeout = options.timeout;
     this.#fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
-    this.#timeout = options.timeout;
     this.#requestInit = options.requestInit;
     const headers: Record<string, string> = {};
     new Headers(options.headers).forEach((value, name) => {
       headers[name] = value;
     });
-    const given = options.contentType ?? headers['content-type'];
-    this.#textHeaders = { ...headers, 'content-type': given ?? jsonContentType };
-    this.#binaryHeaders = { ...headers, 'content-type': given ?? binaryContentType };
+    this.#contentType = options.contentType ?? headers['content-type'];
+    this.#headers = headers;
     setBrand(this, clientTransportBrand);
   }
 
@@ -69,45 +94,40 @@ export class HttpClientTransport implements ClientTransport {
   async send(message: Message, options: SendOptions = {}): Promise<Message | undefined> {
     const outer = options.signal;
     outer?.throwIfAborted();
-    if (this.#closing.signal.aborted)
-      throw new TransportError('The HTTP client transport is closed');
-    const timeout = this.#timeout;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let timeoutSignal: AbortSignal | undefined;
-    if (timeout !== undefined) {
-      const controller = new AbortController();
-      timeoutSignal = controller.signal;
-      timer = setTimeout(() => {
-        controller.abort(
-          new RpcTimeoutError(`HTTP request to ${this.url} timed out after ${String(timeout)} ms`),
-        );
-      }, timeout);
-    }
-    const signals = [this.#closing.signal];
-    if (outer !== undefined) signals.push(outer);
-    if (timeoutSignal !== undefined) signals.push(timeoutSignal);
-    const signal = signals.length === 1 ? this.#closing.signal : AbortSignal.any(signals);
+    const closing = this.#closing.signal;
+    if (closing.aborted) throw new TransportError('The HTTP client transport is closed');
+    const signal = outer === undefined ? closing : AbortSignal.any([closing, outer]);
+    const text = typeof message === 'string';
+    const contentType =
+      this.#contentType ?? options.contentType ?? (text ? jsonContentType : binaryContentType);
     try {
       const response = await this.#fetch(this.url, {
         ...this.#requestInit,
         method: 'POST',
-        headers: typeof message === 'string' ? this.#textHeaders : this.#binaryHeaders,
+        headers:
+          options.headers === undefined
+            ? this.#headersFor(contentType)
+            : { ...this.#headersFor(contentType), ...options.headers },
         body: message as BodyInit,
         signal,
       });
-      if (!response.ok) throw await this.#statusError(response);
-      if (options.expectReply === false || response.body === null) {
+      const expectReply = options.expectReply !== false;
+      if (!response.ok) {
+        // Refused for its size before the protocol saw it: the body is the protocol's error response.
+        const answered =
+          response.status === 413 &&
+          expectReply &&
+          sameMediaType(response.headers.get('content-type'), contentType);
+        if (!answered) throw await this.#statusError(response);
+      }
+      if (!expectReply || response.body === null) {
         // Let go of the body unread; the connection stays usable when it was complete already.
         response.body?.cancel().catch(() => undefined);
         return undefined;
       }
-      return isTextContentType(response.headers.get('content-type'))
-        ? await response.text()
-        : new Uint8Array(await response.arrayBuffer());
+      return await this.#readReply(response, text);
     } catch (error) {
       throw this.#failure(error, signal, outer);
-    } finally {
-      clearTimeout(timer);
     }
   }
 
@@ -115,6 +135,27 @@ export class HttpClientTransport implements ClientTransport {
   close(): Promise<void> {
     this.#closing.abort(new TransportError('The HTTP client transport is closed'));
     return Promise.resolve();
+  }
+
+  #headersFor(contentType: string): Record<string, string> {
+    if (contentType !== this.#lastType) {
+      this.#lastType = contentType;
+      this.#lastHeaders = { ...this.#headers, 'content-type': contentType };
+    }
+    return this.#lastHeaders;
+  }
+
+  // Reads no more than maxMessageSize and one chunk; text for a text message, bytes for bytes.
+  async #readReply(response: Response, text: boolean): Promise<Message> {
+    const limit = this.maxMessageSize;
+    const declared = response.headers.get('content-length');
+    if (declared !== null && Number(declared) > limit) {
+      response.body?.cancel().catch(() => undefined);
+      throw tooLargeError(Number(declared), limit);
+    }
+    const body = await readWebBody(response.body, limit);
+    if (body === undefined) throw tooLargeError(undefined, limit);
+    return text ? decoder.decode(body) : body;
   }
 
   async #statusError(response: Response): Promise<HttpTransportError> {
@@ -127,25 +168,15 @@ export class HttpClientTransport implements ClientTransport {
   }
 
   #failure(error: unknown, signal: AbortSignal, outer: AbortSignal | undefined): unknown {
-    if (error instanceof HttpTransportError) return error;
-    // Whoever aborted decides what the caller sees: the caller's own reason, a timeout, or closing.
+    // A status error, or a reply over the limit: this transport's own words.
+    if (TransportError.is(error) && !signal.aborted) return error;
+    // Whoever aborted decides what the caller sees: the caller's own reason (a timeout), or closing.
     if (outer?.aborted) return outer.reason;
     if (signal.aborted) return signal.reason;
-    return new HttpTransportError(`HTTP request to ${this.url} failed: ${describe(error)}`, {
+    return new HttpTransportError(`HTTP request to ${this.url} failed: ${describeError(error)}`, {
       cause: error,
     });
   }
-}
-
-// fetch reports network failures as `TypeError: fetch failed` with the real reason as its cause.
-function describe(error: unknown): string {
-  const cause = error instanceof Error ? error.cause : undefined;
-  const inner = cause instanceof Error ? cause : error instanceof Error ? error : undefined;
-  if (inner === undefined) return String(error);
-  const code = (inner as { code?: unknown }).code;
-  return typeof code === 'string' && !inner.message.includes(code)
-    ? `${inner.message} (${code})`
-    : inner.message;
 }
 
 // Quotes the start of an error answer's body without reading more of it than that.

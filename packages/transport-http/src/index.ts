@@ -25,10 +25,6 @@
  * @packageDocumentation
  */
 export { HttpClientTransport, type HttpClientTransportOptions } from './http-client-transport.ts';
-export {
-  defaultMaxBodySize,
-  HttpServerTransport,
-  type HttpServerTransportOptions,
-} from './http-server-transport.ts';
+export { HttpServerTransport, type HttpServerTransportOptions } from './http-server-transport.ts';
 export { HttpTransportError, type HttpTransportErrorOptions } from './http-transport-error.ts';
 export { binaryContentType, isTextContentType, jsonContentType } from './content-type.ts';

@@ -1,24 +1,46 @@
+import type { Watched } from './idle-watch.ts';
+
+/** Progress and stall of a body being read by {@link readWebBody}. */
+export interface WebBodyWatch extends Watched {
+  /** Called for every chunk. */
+  touch(): void;
+  /** Aborts the read: the body is cancelled and the read rejects. */
+  readonly signal: AbortSignal;
+}
+
 /**
- * Reads a Fetch API body up to `limit` bytes. Resolves with the bytes, or `undefined` as soon as the
- * body turns out longer than `limit` (the rest is cancelled unread).
+ * Reads a Fetch API body up to `limit` bytes, reading no more than the limit and one chunk.
+ * Resolves with the bytes, or `undefined` as soon as the body turns out longer than `limit` (the
+ * rest is cancelled unread). Rejects when the body fails or `watch.signal` aborts.
  */
 export async function readWebBody(
   body: ReadableStream<Uint8Array> | null,
   limit: number,
+  watch?: WebBodyWatch,
 ): Promise<Uint8Array | undefined> {
   if (body === null) return new Uint8Array(0);
   const reader = body.getReader();
+  const cancel = (): void => {
+    reader.cancel(watch?.signal.reason).catch(() => undefined);
+  };
+  watch?.signal.addEventListener('abort', cancel, { once: true });
   const chunks: Uint8Array[] = [];
   let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.length;
-    if (size > limit) {
-      reader.cancel().catch(() => undefined);
-      return undefined;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      watch?.signal.throwIfAborted();
+      if (done) break;
+      watch?.touch();
+      size += value.length;
+      if (size > limit) {
+        cancel();
+        return undefined;
+      }
+      chunks.push(value);
     }
-    chunks.push(value);
+  } finally {
+    watch?.signal.removeEventListener('abort', cancel);
   }
   if (chunks.length === 1) return chunks[0];
   const bytes = new Uint8Array(size);

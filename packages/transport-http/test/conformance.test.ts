@@ -3,11 +3,8 @@ import { createServer } from 'node:http';
 import { describe, it } from 'vitest';
 import { runTransportConformance } from '@tinyrpc/conformance';
 import { listenSeverable } from '@tinyrpc/test-helpers';
-import {
-  defaultMaxBodySize,
-  HttpClientTransport,
-  HttpServerTransport,
-} from '@tinyrpc/transport-http';
+import { defaultLimits } from '@tinyrpc/core';
+import { HttpClientTransport, HttpServerTransport } from '@tinyrpc/transport-http';
 
 /** The URL of a transport's own server, once it listens. */
 const urlOf = (server: HttpServerTransport): string => {
@@ -16,7 +13,10 @@ const urlOf = (server: HttpServerTransport): string => {
 };
 
 // HTTP is request/reply: `send` resolves the reply (204 for a notification resolves undefined).
-// A body over maxBodySize is answered 413, which fails the call with an HttpTransportError. After
+// A body over maxMessageSize is answered 413 with the protocol's error response, which fails the
+// call with a RemoteError (-32600) naming maxMessageSize, and the server goes on serving (`limits`).
+// No `maxInFlight`: HTTP/1.1 carries one request per connection at a time, so one connection has
+// no flood to bound (a client's concurrent calls each take a connection of their own). After
 // close() the own server refuses connections, so the next call fails at once.
 runTransportConformance(
   { describe, it },
@@ -26,7 +26,7 @@ runTransportConformance(
       const server = new HttpServerTransport({ port: 0 });
       return { server, connect: () => new HttpClientTransport(urlOf(server)) };
     },
-    capabilities: { maxMessageSize: defaultMaxBodySize },
+    capabilities: { maxMessageSize: defaultLimits.maxMessageSize, limits: true },
   },
 );
 
@@ -39,12 +39,14 @@ runTransportConformance(
     name: 'HTTP, mounted on a node:http server, severed by the test',
     async createFixture() {
       // Above the kit's 1 MB round trip, so it runs here; the over-size case uses this limit.
-      const server = new HttpServerTransport({ maxBodySize: 2 ** 21 });
+      const server = new HttpServerTransport({ maxMessageSize: 2 ** 21 });
       // The mounted transport neither starts nor closes the application's node:http server.
       const { port, sever, close } = await listenSeverable(createServer(server.handle));
       const url = `http://127.0.0.1:${String(port)}/rpc`;
-      return { server, connect: () => new HttpClientTransport(url), disconnect: sever, close };
+      const connect = (): HttpClientTransport =>
+        new HttpClientTransport(url, { maxMessageSize: 2 ** 21 });
+      return { server, connect, disconnect: sever, close };
     },
-    capabilities: { maxMessageSize: 2 ** 21, disconnect: true, reconnect: true },
+    capabilities: { maxMessageSize: 2 ** 21, limits: true, disconnect: true, reconnect: true },
   },
 );

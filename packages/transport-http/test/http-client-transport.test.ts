@@ -1,8 +1,13 @@
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createNetServer, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, test } from 'vitest';
 import {
+  defaultLimits,
   InvalidReplyError,
+  RemoteError,
   isClientTransport,
   RpcClient,
   RpcTimeoutError,
@@ -87,20 +92,42 @@ describe('HttpClientTransport', () => {
     expect(seen.requests[0]?.headers['content-type']).toBe('application/octet-stream');
   });
 
-  test('decides the reply type by the content type of the answer', async () => {
+  test('returns the kind of message it sent, whatever the answer is labelled', async () => {
     let type: string | undefined = 'text/plain; charset=utf-8';
     const seen = await httpServer((_, response) => {
       if (type !== undefined) response.setHeader('content-type', type);
       response.end('abc');
     });
     const transport = new HttpClientTransport(seen.url);
-    expect(await transport.send('x')).toBe('abc');
-    type = 'application/vnd.api+json';
-    expect(await transport.send('x')).toBe('abc');
-    type = 'application/octet-stream';
-    expect(await transport.send('x')).toEqual(new TextEncoder().encode('abc'));
-    type = undefined;
-    expect(await transport.send('x')).toEqual(new TextEncoder().encode('abc'));
+    const bytes = new TextEncoder().encode('abc');
+    for (type of ['text/plain; charset=utf-8', 'application/octet-stream', undefined]) {
+      expect(await transport.send('x')).toBe('abc');
+      expect(await transport.send(new Uint8Array([1]))).toEqual(bytes);
+    }
+    // Python's WsgiServerTransport labels MessagePack replies application/json.
+    type = 'application/json';
+    expect(
+      await transport.send(new Uint8Array([1]), { contentType: 'application/msgpack' }),
+    ).toEqual(bytes);
+  });
+
+  test("sends the protocol's content type, unless the options name one", async () => {
+    const seen = await httpServer((_, response) => {
+      response.end();
+    });
+    await new HttpClientTransport(seen.url).send(new Uint8Array([1]), {
+      contentType: 'application/msgpack',
+    });
+    await new HttpClientTransport(seen.url, { contentType: 'application/x-mine' }).send('a', {
+      contentType: 'application/json',
+    });
+    const client = new RpcClient(new JsonRpcProtocol(), new HttpClientTransport(seen.url));
+    await client.notify('x');
+    expect(seen.requests.map((r) => r.headers['content-type'])).toEqual([
+      'application/msgpack',
+      'application/x-mine',
+      'application/json',
+    ]);
   });
 
   test('sends custom headers and the contentType option', async () => {
@@ -204,23 +231,29 @@ describe('HttpClientTransport', () => {
     expect(error).toBeInstanceOf(HttpTransportError);
   });
 
-  test('fails with RpcTimeoutError after `timeout` and leaves no timer behind', async () => {
+  test('hands `timeout` to RpcClient as its default and keeps no timer of its own', async () => {
     const seen = await httpServer(() => {
       // never answers
     });
     const transport = new HttpClientTransport(seen.url, { timeout: 100 });
+    expect(transport.defaultTimeout).toBe(100);
+    expect(new HttpClientTransport(seen.url).defaultTimeout).toBeUndefined();
+    const client = new RpcClient(new JsonRpcProtocol(), transport);
     const started = Date.now();
-    const error = await transport.send('{}').catch((e: unknown) => e);
+    const error = await client.call('x').catch((e: unknown) => e);
     expect(RpcTimeoutError.is(error)).toBe(true);
-    expect((error as Error).message).toMatch(/timed out after 100 ms/);
     expect(Date.now() - started).toBeLessThan(2000);
 
-    const quick = await httpServer(json('{}'));
+    // A send in flight holds no timer: the call's signal is the only clock.
     const timers = (): number =>
       process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
     const before = timers();
-    await new HttpClientTransport(quick.url, { timeout: 60_000 }).send('{}');
+    const controller = new AbortController();
+    const sending = transport.send('{}', { signal: controller.signal });
+    await new Promise((resolve) => setImmediate(resolve));
     expect(timers()).toBe(before);
+    controller.abort(new Error('enough'));
+    await expect(sending).rejects.toThrow('enough');
   });
 
   test('rejects with the reason of an aborted signal', async () => {
@@ -302,5 +335,73 @@ describe('HttpClientTransport', () => {
     });
     expect(await transport.send('{}')).toBe('"ok"');
     expect(calls[0]).toMatchObject({ method: 'POST', redirect: 'error', body: '{}' });
+  });
+
+  test("reads a 413 in the content type it sent as the server's error response", async () => {
+    let type = 'application/json';
+    const seen = await httpServer((_, response) => {
+      response.writeHead(413, { 'content-type': type, connection: 'close' });
+      response.end('{"jsonrpc":"2.0","id":null,"error":{"code":-32600,"message":"too big"}}');
+    });
+    const client = new RpcClient(new JsonRpcProtocol(), new HttpClientTransport(seen.url));
+    const error = await client.call('x').catch((e: unknown) => e);
+    expect(RemoteError.is(error)).toBe(true);
+    expect(error).toMatchObject({ code: -32600, message: 'too big' });
+    // A one-way message has nobody to read the response: the status fails it.
+    await expect(client.notify('x')).rejects.toMatchObject({ status: 413 });
+    // Any other label: a plain status error.
+    type = 'text/html';
+    await expect(client.call('x')).rejects.toMatchObject({
+      name: 'HttpTransportError',
+      status: 413,
+    });
+  });
+
+  test('refuses a reply over maxMessageSize with a TransportError naming the limit', async () => {
+    let length: number | undefined;
+    const seen = await httpServer((_, response) => {
+      if (length !== undefined) response.setHeader('content-length', String(length));
+      // write() before end(): chunked, unless a length was set.
+      response.write('x'.repeat(length ?? 101));
+      response.end();
+    });
+    const transport = new HttpClientTransport(seen.url, { maxMessageSize: 100 });
+    expect(transport.maxMessageSize).toBe(100);
+    expect(new HttpClientTransport(seen.url).maxMessageSize).toBe(defaultLimits.maxMessageSize);
+    // Chunked, so only reading tells.
+    const streamed = await transport.send('x').catch((e: unknown) => e);
+    expect(TransportError.is(streamed)).toBe(true);
+    expect((streamed as Error).message).toBe(
+      'A message is over the limit of 100 bytes (maxMessageSize)',
+    );
+    length = 5000;
+    const declared = await transport.send('x').catch((e: unknown) => e);
+    expect((declared as Error).message).toBe(
+      'A message of 5000 bytes is over the limit of 100 bytes (maxMessageSize)',
+    );
+    length = 100;
+    expect(await transport.send('x')).toBe('x'.repeat(100));
+  });
+
+  test('registers HttpTransportError, so a second installed copy recognises it', async () => {
+    // A second copy of this package: the same sources loaded from another folder (inside the
+    // package, so that it finds the same @tinyrpc/core), every class a different object.
+    const folder = mkdtempSync(join(fileURLToPath(new URL('..', import.meta.url)), '.copy-'));
+    cleanups.push(async () => {
+      rmSync(folder, { recursive: true, force: true });
+    });
+    cpSync(fileURLToPath(new URL('../src', import.meta.url)), folder, { recursive: true });
+    const other = (await import(/* @vite-ignore */ join(folder, 'index.ts'))) as {
+      HttpTransportError: typeof HttpTransportError;
+    };
+    expect(other.HttpTransportError).not.toBe(HttpTransportError);
+    const theirs = new other.HttpTransportError('x', { status: 500 });
+    const ours = new HttpTransportError('y');
+    expect(theirs).not.toBeInstanceOf(HttpTransportError);
+    expect(HttpTransportError.is(theirs)).toBe(true);
+    expect(other.HttpTransportError.is(ours)).toBe(true);
+    expect(TransportError.is(theirs)).toBe(true);
+    expect(HttpTransportError.is(new TransportError('z'))).toBe(false);
+    expect(theirs.name).toBe('HttpTransportError');
   });
 });

@@ -2,14 +2,16 @@ import { createServer as createNetServer, connect, type Socket } from 'node:net'
 import * as fc from 'fast-check';
 import { afterEach, describe, expect, test } from 'vitest';
 import {
+  defaultLimits,
   isServerTransport,
+  RemoteError,
   RpcClient,
   RpcServer,
   TransportError,
   type MessageHandler,
 } from '@tinyrpc/core';
 import { JsonRpcProtocol } from '@tinyrpc/jsonrpc';
-import { defaultMaxBodySize, HttpClientTransport, HttpServerTransport } from '../src/index.ts';
+import { HttpClientTransport, HttpServerTransport } from '../src/index.ts';
 import { rawExchange, request, startServer, type Seen } from './support.ts';
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -75,12 +77,22 @@ describe('standalone server', () => {
     }
   });
 
-  test('answers 413 above maxBodySize, declared or chunked, and keeps serving', async () => {
-    const { url } = await serve({ maxBodySize: 100 });
+  test('answers 413 above maxMessageSize, declared or chunked, and keeps serving', async () => {
+    const { url } = await serve({ maxMessageSize: 100 });
     const big = request('reverse_string', ['x'.repeat(200)]);
     const declared = await post(url, big);
     expect(declared.status).toBe(413);
-    expect(await declared.text()).toMatch(/limit is 100 bytes/);
+    expect(declared.headers.get('content-type')).toBe('application/json');
+    expect(declared.headers.get('connection')).toBe('close');
+    // The protocol's error response, so that any JSON-RPC client reads an error.
+    expect(await declared.json()).toEqual({
+      jsonrpc: '2.0',
+      id: null,
+      error: {
+        code: -32600,
+        message: `A message of ${String(big.length)} bytes is over the limit of 100 bytes (maxMessageSize)`,
+      },
+    });
     const stream = new ReadableStream<Uint8Array>({
       start(controller) {
         controller.enqueue(new TextEncoder().encode(big.slice(0, 60)));
@@ -95,13 +107,24 @@ describe('standalone server', () => {
       headers: { 'content-type': 'application/json' },
     } as RequestInit);
     expect(chunked.status).toBe(413);
-    await chunked.text();
+    expect(await chunked.json()).toMatchObject({
+      id: null,
+      error: { code: -32600, message: 'A message is over the limit of 100 bytes (maxMessageSize)' },
+    });
+    const client = new RpcClient(new JsonRpcProtocol(), new HttpClientTransport(url));
+    const error = await client.call('reverse_string', ['x'.repeat(200)]).catch((e: unknown) => e);
+    expect(RemoteError.is(error)).toBe(true);
+    expect(error).toMatchObject({
+      code: -32600,
+      message: expect.stringMatching(/limit of 100 bytes/),
+    });
+    expect(await client.call('add', [1, 1])).toBe(2);
     const small = await post(url, request('add', [1, 1]));
     expect(await small.json()).toMatchObject({ result: 2 });
   });
 
   test('stops reading a huge body early', async () => {
-    const { transport } = await serve({ maxBodySize: 1000 });
+    const { transport } = await serve({ maxMessageSize: 1000 });
     // Declares 100 MB, sends 2 KB and waits: the answer must come without the rest.
     const answer = await rawExchange(
       transport.port as number,
@@ -119,8 +142,8 @@ describe('standalone server', () => {
   });
 
   test('has a documented default body limit of 1 MiB', () => {
-    expect(defaultMaxBodySize).toBe(1024 * 1024);
-    expect(new HttpServerTransport().maxBodySize).toBe(defaultMaxBodySize);
+    expect(defaultLimits.maxMessageSize).toBe(1024 * 1024);
+    expect(new HttpServerTransport().maxMessageSize).toBe(defaultLimits.maxMessageSize);
   });
 
   test('answers unreadable bodies with JSON-RPC errors, never a crash', async () => {
@@ -173,8 +196,9 @@ describe('standalone server', () => {
     });
     cleanups.push(() => transport.close());
     const url = transport.url as string;
+    // Without a protocol's content type (no RpcServer), a reply is labelled as its request was.
     const json = await post(url, 'héllo', 'application/json; charset=utf-8');
-    expect(json.headers.get('content-type')).toBe('application/json');
+    expect(json.headers.get('content-type')).toBe('application/json; charset=utf-8');
     expect(await json.text()).toBe('héllo');
     const msgpack = await post(url, new Uint8Array([0x93, 1, 2, 3]), 'application/msgpack');
     expect(msgpack.headers.get('content-type')).toBe('application/msgpack');
@@ -184,6 +208,32 @@ describe('standalone server', () => {
     expect(seen[0]).toBe('héllo');
     expect(seen[1]).toBeInstanceOf(Uint8Array);
     expect(typeof seen[2]).not.toBe('string');
+  });
+
+  test("labels replies with the protocol's content type, and gives a binary protocol bytes", async () => {
+    const seen: unknown[] = [];
+    const transport = new HttpServerTransport({ port: 0 });
+    await transport.listen(
+      async (message) => {
+        seen.push(message);
+        return typeof message === 'string' ? 'text' : new Uint8Array([0x91, 1]);
+      },
+      { contentType: 'application/msgpack' },
+    );
+    cleanups.push(() => transport.close());
+    const url = transport.url as string;
+    // MessagePack labelled JSON (as Python's clients may send it) stays bytes.
+    const labelled = await post(url, new Uint8Array([0x93, 0x41, 0x42, 0x43]), 'application/json');
+    expect(labelled.headers.get('content-type')).toBe('application/msgpack');
+    expect(new Uint8Array(await labelled.arrayBuffer())).toEqual(new Uint8Array([0x91, 1]));
+    expect(seen[0]).toBeInstanceOf(Uint8Array);
+    const json = new HttpServerTransport({ port: 0 });
+    await json.listen(async () => new Uint8Array([0x7b, 0x7d]), {
+      contentType: 'application/json',
+    });
+    cleanups.push(() => json.close());
+    const bytes = await fetch(json.url as string, { method: 'POST', body: new Uint8Array([1]) });
+    expect(bytes.headers.get('content-type')).toBe('application/json');
   });
 
   test('gives handlers transport, remoteAddress and headers', async () => {
@@ -312,14 +362,16 @@ describe('standalone server', () => {
     socket.destroy();
   });
 
-  test('answers 500 when a handler rejects', async () => {
-    const transport = new HttpServerTransport({ port: 0 });
+  test('answers 500 when a handler rejects, and tells onError', async () => {
+    const errors: unknown[] = [];
+    const transport = new HttpServerTransport({ port: 0, onError: (e) => errors.push(e) });
     const failing: MessageHandler = () => Promise.reject(new Error('secret detail'));
     await transport.listen(failing);
     cleanups.push(() => transport.close());
     const response = await post(transport.url as string, '{}');
     expect(response.status).toBe(500);
     expect(await response.text()).not.toMatch(/secret/);
+    expect(errors).toMatchObject([{ message: 'secret detail' }]);
   });
 
   test('fails listen with a TransportError when the port is taken', async () => {

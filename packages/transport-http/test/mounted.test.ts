@@ -109,7 +109,7 @@ describe('handle: Express middleware', () => {
   });
 
   test('answers 413 above the limit behind Express', async () => {
-    const transport = new HttpServerTransport({ maxBodySize: 64 });
+    const transport = new HttpServerTransport({ maxMessageSize: 64 });
     const server = new RpcServer(transport, new JsonRpcProtocol(), testDispatcher());
     await server.serve();
     cleanups.push(() => server.close());
@@ -121,6 +121,30 @@ describe('handle: Express middleware', () => {
       body: request('reverse_string', ['x'.repeat(100)]),
     });
     expect(response.status).toBe(413);
+    expect(await response.json()).toMatchObject({ id: null, error: { code: -32600 } });
+  });
+});
+
+describe('handle: a body Express already read, over maxMessageSize', () => {
+  test('answers 413 with the protocol error response, and serves the next', async () => {
+    const transport = new HttpServerTransport({ maxMessageSize: 64 });
+    const server = new RpcServer(transport, new JsonRpcProtocol(), testDispatcher());
+    await server.serve();
+    cleanups.push(() => server.close());
+    const app = express();
+    app.post('/text', express.text({ type: '*/*' }), transport.handle);
+    const url = await listen(createServer(app));
+    const big = request('reverse_string', ['x'.repeat(100)]);
+    const response = await fetch(`${url}/text`, { method: 'POST', body: big });
+    expect(response.status).toBe(413);
+    expect(await response.json()).toMatchObject({
+      id: null,
+      error: {
+        code: -32600,
+        message: `A message of ${String(big.length)} bytes is over the limit of 64 bytes (maxMessageSize)`,
+      },
+    });
+    expect(await client(`${url}/text`).call('add', [1, 2])).toBe(3);
   });
 });
 
@@ -170,7 +194,7 @@ describe('fetch: a Fetch API handler', () => {
   });
 
   test('answers 204, 405, 413 and 503 like the node handler', async () => {
-    const transport = new HttpServerTransport({ maxBodySize: 50 });
+    const transport = new HttpServerTransport({ maxMessageSize: 50 });
     const notListening = await transport.fetch(
       new Request(endpoint, { method: 'POST', body: '{}' }),
     );
@@ -191,6 +215,13 @@ describe('fetch: a Fetch API handler', () => {
     const big = request('reverse_string', ['x'.repeat(100)]);
     const declared = await transport.fetch(new Request(endpoint, { method: 'POST', body: big }));
     expect(declared.status).toBe(413);
+    expect(declared.headers.get('content-type')).toBe('application/json');
+    // A Request made here declares no length: the limit is found by reading.
+    expect(await declared.json()).toEqual({
+      jsonrpc: '2.0',
+      id: null,
+      error: { code: -32600, message: 'A message is over the limit of 50 bytes (maxMessageSize)' },
+    });
     const encoder = new TextEncoder();
     const streamed = await transport.fetch(
       new Request(endpoint, {
@@ -205,6 +236,7 @@ describe('fetch: a Fetch API handler', () => {
       } as RequestInit),
     );
     expect(streamed.status).toBe(413);
+    expect(await streamed.json()).toMatchObject({ id: null, error: { code: -32600 } });
 
     await server.close();
     const closed = await transport.fetch(new Request(endpoint, { method: 'POST', body: '{}' }));

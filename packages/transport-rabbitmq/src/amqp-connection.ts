@@ -1,4 +1,5 @@
 import { TransportError, type Message } from '@tinyrpc/core';
+import { describeError } from '@tinyrpc/core/transport';
 import {
   connect,
   type Channel,
@@ -22,21 +23,11 @@ export interface RabbitMqConnectionOptions {
   /** amqplib socket options for connections opened from `url`; `noDelay` defaults to `true`. */
   readonly socketOptions?: SocketOptions;
   /**
-   * Largest message body, in bytes, sent or accepted. Default 16 MiB (RabbitMQ 4's own default
-   * `max_message_size`).
+   * Largest message body, in bytes, sent or accepted. Default 1 MiB (`defaultLimits`, the same on
+   * every transport; RabbitMQ's own limit is higher).
    */
   readonly maxMessageSize?: number;
 }
-
-/** Default of {@link RabbitMqConnectionOptions.maxMessageSize}: 16 MiB. */
-export const defaultMaxMessageSize = 16 * 1024 * 1024;
-
-/**
- * The header a tinyrpc server sets, on an empty reply, when it cannot hand a message to its handler
- * (say, an over-size request). A tinyrpc client turns it into a `TransportError`; any other client
- * sees an empty reply, which its protocol rejects, instead of waiting forever.
- */
-export const errorHeader = 'x-tinyrpc-error';
 
 /** The properties of a published message, as amqplib sends them. */
 export type PublishOptions = Options.Publish;
@@ -62,7 +53,7 @@ export async function openConnection(options: RabbitMqConnectionOptions): Promis
     return await connect(url, { noDelay: true, ...options.socketOptions });
   } catch (error) {
     throw new TransportError(
-      `Cannot connect to RabbitMQ at ${describeUrl(url)}: ${messageOf(error)}`,
+      `Cannot connect to RabbitMQ at ${describeUrl(url)}: ${describeError(error)}`,
       { cause: error },
     );
   }
@@ -87,11 +78,6 @@ export function toBuffer(message: Message): Buffer {
   return typeof message === 'string'
     ? Buffer.from(message, 'utf8')
     : Buffer.from(message.buffer, message.byteOffset, message.byteLength);
-}
-
-/** The message of any thrown value. */
-export function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /** Runs `close`, ignoring failures: for releasing what may already be gone. */

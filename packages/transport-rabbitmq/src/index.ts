@@ -32,18 +32,13 @@
  */
 export {
   RabbitMqServerTransport,
-  defaultPrefetch,
+  defaultMaxInFlight,
   type RabbitMqServerTransportOptions,
   type RabbitMqTransportContext,
-  type ReconnectOptions,
 } from './rabbitmq-server-transport.ts';
 export {
   RabbitMqClientTransport,
   defaultCallTimeout,
   type RabbitMqClientTransportOptions,
 } from './rabbitmq-client-transport.ts';
-export {
-  defaultMaxMessageSize,
-  errorHeader,
-  type RabbitMqConnectionOptions,
-} from './amqp-connection.ts';
+export { type RabbitMqConnectionOptions } from './amqp-connection.ts';

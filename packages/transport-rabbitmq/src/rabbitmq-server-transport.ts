@@ -1,33 +1,37 @@
 import {
+  InternalError,
+  InvalidRequestError,
   serverTransportBrand,
   setBrand,
   TransportError,
+  type ErrorHandler,
+  type ListenOptions,
   type Message,
   type MessageHandler,
+  type ReconnectOptions,
+  type RpcError,
   type ServerTransport,
   type TransportContext,
 } from '@tinyrpc/core';
+import {
+  Backoff,
+  defaultLimits,
+  describeError,
+  InFlight,
+  messageSize,
+  reconnectOptions,
+  tooLargeError,
+} from '@tinyrpc/core/transport';
 import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
 import { AckBatcher } from './ack-batcher.ts';
 import {
   checkConnectionOptions,
-  defaultMaxMessageSize,
-  errorHeader,
-  messageOf,
   openConnection,
   quietly,
   releaseChannel,
   toBuffer,
   type RabbitMqConnectionOptions,
 } from './amqp-connection.ts';
-
-/** Backoff of {@link RabbitMqServerTransport} between attempts to reconnect. */
-export interface ReconnectOptions {
-  /** Milliseconds before the first attempt; doubled after each failure. Default 100. */
-  readonly initialDelay?: number;
-  /** Longest wait between attempts, in milliseconds. Default 5000. */
-  readonly maxDelay?: number;
-}
 
 /** Options of {@link RabbitMqServerTransport}. */
 export interface RabbitMqServerTransportOptions extends RabbitMqConnectionOptions {
@@ -42,10 +46,12 @@ export interface RabbitMqServerTransportOptions extends RabbitMqConnectionOption
   /** The binding key used with `exchange`; default: the queue's name. */
   readonly bindingKey?: string;
   /**
-   * How many calls this server holds unacknowledged at once (AMQP prefetch). Default 64. Calls
-   * beyond it stay in the queue for other servers.
+   * Calls this server runs at once: the channel's AMQP prefetch, the calls the broker hands it
+   * unacknowledged. Calls beyond it stay in the queue, for this server or another one on the
+   * queue. Default 64, not the 1000 of other transports: a server holding 1000 calls would keep
+   * them from the competing servers that are idle.
    */
-  readonly prefetch?: number;
+  readonly maxInFlight?: number;
   /**
    * How the queue is declared. Default `{ durable: false }`, the declaration of Python tinyrpc's
    * server: two servers declaring one queue must agree, or the broker refuses the second.
@@ -59,13 +65,17 @@ export interface RabbitMqServerTransportOptions extends RabbitMqConnectionOption
    * one more round trip.
    */
   readonly confirmReplies?: boolean;
-  /** Backoff between reconnect attempts, or `false` to stay down after a lost connection. */
-  readonly reconnect?: ReconnectOptions | false;
   /**
-   * Called with what cannot be thrown to a caller: a lost connection, a failed reconnect attempt, a
-   * handler that rejected.
+   * Reconnect after a lost connection: `true` (default) or the backoff policy (core's
+   * `ReconnectOptions`: 100 ms doubling to 5 s, 20 % jitter, no limit on attempts), `false` to
+   * stay down.
    */
-  readonly onError?: (error: Error) => void;
+  readonly reconnect?: boolean | ReconnectOptions;
+  /**
+   * Called with what cannot be thrown to a caller: a lost connection, a failed reconnect attempt
+   * (and giving up after `retries`), a handler that rejected, a message refused with no reply.
+   */
+  readonly onError?: ErrorHandler;
 }
 
 /** What a {@link RabbitMqServerTransport} passes its handler about each call. */
@@ -79,10 +89,12 @@ export interface RabbitMqTransportContext extends TransportContext {
   readonly redelivered: boolean;
   /** Aborts when the channel the request came on is lost: its reply can no longer be sent. */
   readonly signal: AbortSignal;
+  /** The message's string headers (a trace context, say); other header values are left out. */
+  readonly headers: Readonly<Record<string, string>>;
 }
 
-/** Default of {@link RabbitMqServerTransportOptions.prefetch}. */
-export const defaultPrefetch = 64;
+/** Default of {@link RabbitMqServerTransportOptions.maxInFlight}: the channel's prefetch. */
+export const defaultMaxInFlight = 64;
 
 interface Session {
   readonly connection: ChannelModel;
@@ -109,16 +121,17 @@ export class RabbitMqServerTransport implements ServerTransport {
   /** The queue this server consumes. */
   readonly queue: string;
   readonly #options: RabbitMqServerTransportOptions;
-  readonly #prefetch: number;
+  readonly #maxInFlight: number;
   readonly #maxMessageSize: number;
-  readonly #inFlight = new Set<Promise<void>>();
+  readonly #reconnect: Backoff | undefined;
+  readonly #inFlight = new InFlight();
   /** Lost sessions still being closed; `close()` waits for them. */
   readonly #releasing = new Set<Promise<void>>();
   #handler: MessageHandler | undefined;
+  #errorReply: ListenOptions['errorReply'];
   #session: Session | undefined;
   #starting: Promise<void> | undefined;
   #reconnectTimer: ReturnType<typeof setTimeout> | undefined;
-  #attempt = 0;
   #closed = false;
   #connectionClosed = false;
   #closing: Promise<void> | undefined;
@@ -128,14 +141,18 @@ export class RabbitMqServerTransport implements ServerTransport {
     if (typeof options.queue !== 'string' || options.queue === '') {
       throw new TypeError('RabbitMqServerTransport needs a queue name');
     }
-    const prefetch = options.prefetch ?? defaultPrefetch;
-    if (!Number.isInteger(prefetch) || prefetch < 1 || prefetch > 65535) {
-      throw new TypeError('RabbitMqServerTransport: "prefetch" must be an integer from 1 to 65535');
+    const maxInFlight = options.maxInFlight ?? defaultMaxInFlight;
+    if (!Number.isInteger(maxInFlight) || maxInFlight < 1 || maxInFlight > 65535) {
+      throw new TypeError(
+        'RabbitMqServerTransport: "maxInFlight" (the prefetch) must be an integer from 1 to 65535',
+      );
     }
+    const reconnect = reconnectOptions(options.reconnect, true);
     this.queue = options.queue;
     this.#options = options;
-    this.#prefetch = prefetch;
-    this.#maxMessageSize = options.maxMessageSize ?? defaultMaxMessageSize;
+    this.#maxInFlight = maxInFlight;
+    this.#maxMessageSize = options.maxMessageSize ?? defaultLimits.maxMessageSize;
+    this.#reconnect = reconnect === undefined ? undefined : new Backoff(reconnect);
     setBrand(this, serverTransportBrand);
   }
 
@@ -153,10 +170,11 @@ export class RabbitMqServerTransport implements ServerTransport {
    * Connects, declares the queue and starts consuming. Rejects with a {@link TransportError} when
    * the broker cannot be reached or refuses the queue; reconnecting applies only after a start.
    */
-  async listen(handler: MessageHandler): Promise<void> {
+  async listen(handler: MessageHandler, options: ListenOptions = {}): Promise<void> {
     if (this.#closed) throw new TransportError('This server transport is closed');
     if (this.#handler !== undefined) throw new Error('This server transport is already listening');
     this.#handler = handler;
+    this.#errorReply = options.errorReply;
     try {
       await this.#start();
     } catch (error) {
@@ -184,7 +202,7 @@ export class RabbitMqServerTransport implements ServerTransport {
       session.consumerTag = undefined;
       await quietly(() => session.channel.cancel(tag));
     }
-    while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
+    await this.#inFlight.drain();
     // Acknowledgements still batched go out before the channel closes, or the broker would
     // requeue calls that were answered.
     if (session !== undefined && !isLost(session)) {
@@ -256,7 +274,7 @@ export class RabbitMqServerTransport implements ServerTransport {
       if (exchange !== undefined && exchange !== '') {
         await channel.bindQueue(queue, exchange, this.#options.bindingKey ?? queue);
       }
-      await channel.prefetch(this.#prefetch);
+      await channel.prefetch(this.#maxInFlight);
       if (lost.signal.aborted) throw lost.signal.reason;
       if (this.#closed) throw new TransportError('This server transport is closed');
       const current: Session = {
@@ -282,7 +300,7 @@ export class RabbitMqServerTransport implements ServerTransport {
       release();
       if (channel !== undefined) await quietly(() => (channel as Channel).close());
       if (owned) await quietly(() => connection.close());
-      throw new TransportError(`Cannot consume queue "${this.queue}": ${messageOf(error)}`, {
+      throw new TransportError(`Cannot consume queue "${this.queue}": ${describeError(error)}`, {
         cause: error,
       });
     }
@@ -305,24 +323,29 @@ export class RabbitMqServerTransport implements ServerTransport {
   }
 
   #scheduleReconnect(): void {
-    const { reconnect } = this.#options;
-    if (reconnect === false || this.#closed) return;
+    const backoff = this.#reconnect;
+    if (backoff === undefined || this.#closed) return;
     // A connection the caller owns cannot be reopened; its channel can, while it stays open.
     if (this.#connectionClosed) return;
-    const initial = reconnect?.initialDelay ?? 100;
-    const max = reconnect?.maxDelay ?? 5000;
-    const delay = Math.min(max, initial * 2 ** this.#attempt) * (0.8 + Math.random() * 0.4);
-    this.#attempt++;
+    const delay = backoff.next();
+    if (delay === undefined) {
+      this.#options.onError?.(
+        new TransportError(
+          `Gave up reconnecting queue "${this.queue}" after ${String(backoff.attempts)} attempts`,
+        ),
+      );
+      return;
+    }
     this.#reconnectTimer = setTimeout(() => {
       this.#reconnectTimer = undefined;
       if (this.#closed) return;
       this.#start().then(
         () => {
-          this.#attempt = 0;
+          backoff.reset();
         },
         (error: unknown) => {
           if (this.#closed) return;
-          this.#options.onError?.(error as Error);
+          this.#options.onError?.(error);
           this.#scheduleReconnect();
         },
       );
@@ -347,20 +370,29 @@ export class RabbitMqServerTransport implements ServerTransport {
       );
       return;
     }
-    const work = this.#answer(session, delivery);
-    this.#inFlight.add(work);
-    void work.finally(() => this.#inFlight.delete(work));
+    this.#inFlight.start();
+    void this.#answer(session, delivery).finally(this.#finished);
   }
+
+  readonly #finished = (): void => {
+    this.#inFlight.finish();
+  };
 
   async #answer(session: Session, delivery: ConsumeMessage): Promise<void> {
     const { channel } = session;
-    const properties = delivery.properties as { correlationId?: unknown; replyTo?: unknown };
+    const properties = delivery.properties as {
+      correlationId?: unknown;
+      replyTo?: unknown;
+      headers?: unknown;
+    };
     const correlationId = stringOrUndefined(properties.correlationId);
     const replyTo = stringOrUndefined(properties.replyTo);
     let reply: Message | undefined;
-    let failure: string | undefined;
-    if (delivery.content.byteLength > this.#maxMessageSize) {
-      failure = `Request of ${String(delivery.content.byteLength)} bytes exceeds the server's limit of ${String(this.#maxMessageSize)}`;
+    const size = delivery.content.byteLength;
+    if (size > this.#maxMessageSize) {
+      reply = this.#refusal(
+        new InvalidRequestError(tooLargeError(size, this.#maxMessageSize).message),
+      );
     } else {
       const context: RabbitMqTransportContext = {
         transport: 'rabbitmq',
@@ -368,13 +400,14 @@ export class RabbitMqServerTransport implements ServerTransport {
         replyTo,
         redelivered: delivery.fields.redelivered,
         signal: session.lost.signal,
+        headers: stringHeaders(properties.headers),
       };
       try {
         reply = await (this.#handler as MessageHandler)(delivery.content, context);
       } catch (error) {
         // A handler that throws cannot answer; redelivering would only fail again.
         this.#options.onError?.(
-          new TransportError(`The handler failed: ${messageOf(error)}`, { cause: error }),
+          new TransportError(`The handler failed: ${describeError(error)}`, { cause: error }),
         );
         if (!session.lost.signal.aborted) {
           try {
@@ -385,19 +418,20 @@ export class RabbitMqServerTransport implements ServerTransport {
         }
         return;
       }
-      if (reply !== undefined && byteLength(reply) > this.#maxMessageSize) {
-        failure = `Reply of ${String(byteLength(reply))} bytes exceeds the server's limit of ${String(this.#maxMessageSize)}`;
-        reply = undefined;
+      if (reply !== undefined && messageSize(reply) > this.#maxMessageSize) {
+        const tooLarge = tooLargeError(messageSize(reply), this.#maxMessageSize);
+        reply = this.#refusal(
+          new InternalError(`The reply could not be sent: ${tooLarge.message}`),
+        );
       }
     }
     // Without its channel the call cannot be acknowledged; the broker gives it to another server.
     if (session.lost.signal.aborted) return;
     try {
-      if (replyTo !== undefined && (reply !== undefined || failure !== undefined)) {
+      if (replyTo !== undefined && reply !== undefined) {
         const options: Options.Publish = {};
         if (correlationId !== undefined) options.correlationId = correlationId;
-        if (failure !== undefined) options.headers = { [errorHeader]: failure };
-        const body = reply === undefined ? Buffer.alloc(0) : toBuffer(reply);
+        const body = toBuffer(reply);
         if (session.confirms) {
           await publishConfirmed(channel as ConfirmChannel, replyTo, body, options);
         } else {
@@ -409,7 +443,7 @@ export class RabbitMqServerTransport implements ServerTransport {
       if (isLost(session)) return;
       // The broker refused the reply: keep the call so it is answered again.
       this.#options.onError?.(
-        new TransportError(`Could not send the reply: ${messageOf(error)}`, { cause: error }),
+        new TransportError(`Could not send the reply: ${describeError(error)}`, { cause: error }),
       );
       try {
         session.acks.nack(delivery, true);
@@ -417,6 +451,19 @@ export class RabbitMqServerTransport implements ServerTransport {
         // The channel closed meanwhile; the broker redelivers the call.
       }
     }
+  }
+
+  // The protocol's error response (id null) for a call the transport would not run or answer;
+  // without one, the error goes to onError and the caller waits for its timeout.
+  #refusal(error: RpcError): Message | undefined {
+    let reply: Message | undefined;
+    try {
+      reply = this.#errorReply?.(error);
+    } catch (failure) {
+      this.#options.onError?.(failure);
+    }
+    if (reply === undefined) this.#options.onError?.(error);
+    return reply;
   }
 }
 
@@ -444,6 +491,13 @@ function stringOrUndefined(value: unknown): string | undefined {
   return typeof value === 'number' ? String(value) : undefined;
 }
 
-function byteLength(message: Message): number {
-  return typeof message === 'string' ? Buffer.byteLength(message, 'utf8') : message.byteLength;
+const noHeaders: Readonly<Record<string, string>> = Object.freeze({});
+
+// AMQP headers may hold numbers, tables and more; the context carries the strings among them.
+function stringHeaders(headers: unknown): Readonly<Record<string, string>> {
+  if (typeof headers !== 'object' || headers === null) return noHeaders;
+  const strings = Object.entries(headers).filter(
+    (entry): entry is [string, string] => typeof entry[1] === 'string',
+  );
+  return strings.length === 0 ? noHeaders : Object.fromEntries(strings);
 }

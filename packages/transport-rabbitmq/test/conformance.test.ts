@@ -8,8 +8,13 @@ import { brokerAvailable, deleteQueues, uniqueQueue, url } from './integration/b
 const available = await brokerAvailable();
 afterAll(deleteQueues);
 
-// Lowered from the default 16 MiB on both sides so the over-size case is cheap; 1 MB round trips
-// still fit. The client refuses a bigger request with a TransportError before publishing it.
+// Raised from the default 1 MiB on both sides so that the kit's 1 MB round trips (1.36 MB as JSON)
+// fit. The client refuses a bigger request with a TransportError before publishing it; the server
+// answers one from another peer with an error response (test/integration/rabbitmq.test.ts).
+//
+// `maxInFlight` is not claimed: it is each server's prefetch, and every client's calls wait in one
+// queue, first come first served, so one client's flood delays the calls of others until servers
+// take them. More servers on the queue, not a per-client limit, are what serve others meanwhile.
 const maxMessageSize = 2 * 1024 * 1024;
 
 /** A relay in front of the broker, so the test can cut every AMQP connection while it runs. */
@@ -36,7 +41,7 @@ for (const replyTo of ['direct', 'exclusive'] as const) {
               new RabbitMqClientTransport({ url, routingKey: queue, replyTo, maxMessageSize }),
           };
         },
-        capabilities: { detectsServerGone: false, maxMessageSize },
+        capabilities: { detectsServerGone: false, maxMessageSize, limits: true },
       },
     );
 
@@ -71,6 +76,7 @@ for (const replyTo of ['direct', 'exclusive'] as const) {
         capabilities: {
           detectsServerGone: false,
           maxMessageSize,
+          limits: true,
           disconnect: true,
           reconnect: true,
         },

@@ -1,5 +1,6 @@
 import { Buffer, isUtf8 } from 'node:buffer';
-import { TransportError, type Message } from '@tinyrpc/core';
+import { defaultLimits, TransportError, type Message } from '@tinyrpc/core';
+import { tooLargeError } from '@tinyrpc/core/transport';
 
 /**
  * How messages are delimited on a byte stream.
@@ -17,7 +18,7 @@ export type ReceiveAs = 'auto' | 'bytes';
 export interface FramingOptions {
   /** Default `'content-length'`. */
   readonly framing?: Framing;
-  /** The largest message body, in bytes, sent or received. Default 16 MiB. */
+  /** The largest message body, in bytes, sent or received. Default `defaultLimits.maxMessageSize` (1 MiB). */
   readonly maxMessageSize?: number;
   /** Default `'auto'`; see {@link ReceiveAs}. */
   readonly receiveAs?: ReceiveAs;
@@ -27,15 +28,14 @@ export interface FramingOptions {
 export interface FrameDecoder {
   /**
    * Takes the next chunk, which must not change afterwards; returns the messages it completes.
-   * Throws a `TransportError` on a bad frame, after which the stream cannot be read on.
+   * Throws a `TransportError` on a bad frame, after which the stream cannot be read on; the
+   * messages of the chunk before the bad frame are {@link messagesBefore} that error.
    */
   push(chunk: Uint8Array): Message[];
   /** How many bytes of an unfinished frame are buffered. */
   readonly buffered: number;
 }
 
-/** The default message size limit: 16 MiB. */
-export const DEFAULT_MAX_MESSAGE_SIZE = 16 * 1024 * 1024;
 /** The most bytes a `Content-Length` header block may take. */
 export const MAX_HEADER_SIZE = 8192;
 
@@ -44,10 +44,36 @@ const NEWLINE = 0x0a;
 const CR = 0x0d;
 const HEADER_END = Buffer.from('\r\n\r\n');
 
-const tooLarge = (size: number | string, max: number): TransportError =>
-  new TransportError(
-    `A message of ${String(size)} bytes is over the limit of ${String(max)} bytes (maxMessageSize)`,
-  );
+// Errors for a message over maxMessageSize (as opposed to broken framing), and the messages of the
+// chunk that came before the error was found.
+const oversize = new WeakSet<Error>();
+const before = new WeakMap<Error, Message[]>();
+
+const tooLarge = (size: number | undefined, max: number): TransportError => {
+  const error = tooLargeError(size, max);
+  oversize.add(error);
+  return error;
+};
+
+/** Internal: `true` for a decoder's error about a message over `maxMessageSize`. */
+export const isTooLarge = (error: unknown): boolean =>
+  error instanceof Error && oversize.has(error);
+
+/** Internal: the messages the chunk completed before the frame that made `push` throw `error`. */
+export const messagesBefore = (error: unknown): Message[] =>
+  (error instanceof Error ? before.get(error) : undefined) ?? [];
+
+// Runs one push, keeping the messages completed before a bad frame with the error it throws.
+function collecting(push: (messages: Message[]) => void): Message[] {
+  const messages: Message[] = [];
+  try {
+    push(messages);
+  } catch (error) {
+    if (error instanceof Error && messages.length > 0) before.set(error, messages);
+    throw error;
+  }
+  return messages;
+}
 
 /**
  * The pieces to write for one message, checked against the framing and the size limit.
@@ -59,7 +85,7 @@ export function encodeFrame(
   message: Message,
   options: FramingOptions = {},
 ): (string | Uint8Array)[] {
-  const max = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
+  const max = options.maxMessageSize ?? defaultLimits.maxMessageSize;
   const size = typeof message === 'string' ? Buffer.byteLength(message) : message.length;
   if (size > max) throw tooLarge(size, max);
   if (options.framing === 'newline') {
@@ -83,7 +109,7 @@ export function encodeFrame(
 
 /** Creates a decoder for one stream of the given framing. */
 export function createFrameDecoder(options: FramingOptions = {}): FrameDecoder {
-  const max = options.maxMessageSize ?? DEFAULT_MAX_MESSAGE_SIZE;
+  const max = options.maxMessageSize ?? defaultLimits.maxMessageSize;
   const receiveAs = options.receiveAs ?? 'auto';
   return options.framing === 'newline'
     ? new NewlineDecoder(max, receiveAs)
@@ -140,7 +166,12 @@ class NewlineDecoder implements FrameDecoder {
   }
 
   push(chunk: Uint8Array): Message[] {
-    const messages: Message[] = [];
+    return collecting((messages) => {
+      this.#push(chunk, messages);
+    });
+  }
+
+  #push(chunk: Uint8Array, messages: Message[]): void {
     let start = 0;
     for (;;) {
       const end = chunk.indexOf(NEWLINE, start);
@@ -156,9 +187,7 @@ class NewlineDecoder implements FrameDecoder {
     }
     this.#line.add(chunk.subarray(start));
     // An unfinished line over the limit fails now, not once its end arrives.
-    if (this.#line.length > this.#max + 1)
-      throw tooLarge(`more than ${String(this.#max)}`, this.#max);
-    return messages;
+    if (this.#line.length > this.#max + 1) throw tooLarge(undefined, this.#max);
   }
 }
 
@@ -180,7 +209,12 @@ class ContentLengthDecoder implements FrameDecoder {
   }
 
   push(chunk: Uint8Array): Message[] {
-    const messages: Message[] = [];
+    return collecting((messages) => {
+      this.#push(chunk, messages);
+    });
+  }
+
+  #push(chunk: Uint8Array, messages: Message[]): void {
     let rest = chunk;
     while (rest.length > 0) {
       if (this.#expect === undefined) {
@@ -219,7 +253,6 @@ class ContentLengthDecoder implements FrameDecoder {
       messages.push(deliver(this.#body.take(), this.#expect.asText));
       this.#expect = undefined;
     }
-    return messages;
   }
 
   #parseHeader(block: Uint8Array): { length: number; asText: boolean } {

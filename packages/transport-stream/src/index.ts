@@ -40,7 +40,6 @@ export {
 export type { ByteStream, StreamPair } from './stream-connection.ts';
 export {
   createFrameDecoder,
-  DEFAULT_MAX_MESSAGE_SIZE,
   encodeFrame,
   MAX_HEADER_SIZE,
   type FrameDecoder,

@@ -6,8 +6,10 @@ import {
   type ClientTransport,
   type ClientTransportListener,
   type Message,
+  type ReconnectOptions,
   type SendOptions,
 } from '@tinyrpc/core';
+import { Backoff, describeError, raceSignal, reconnectOptions } from '@tinyrpc/core/transport';
 import type { FramingOptions } from './framing.ts';
 import { StreamConnection, type ByteStream } from './stream-connection.ts';
 
@@ -23,42 +25,32 @@ export type StreamClientTarget =
 /** Options of {@link StreamClientTransport}. */
 export type StreamClientOptions = StreamClientTarget &
   FramingOptions & {
-    /** For sockets: open a new connection on the next send after one was lost. Default `true`. */
-    readonly reconnect?: boolean;
-    /** For sockets: milliseconds a connection attempt may take. Default 10000. */
+    /**
+     * For sockets: reconnect with the backoff of `ReconnectOptions` (core's defaults: `retries:
+     * Infinity`, `initialDelay: 100`, `maxDelay: 5000`, `jitter: 0.2`): after a loss the transport
+     * reconnects at once in the background and retries failed attempts; a call waits for the
+     * connection until its own timeout or signal. Default `false`: one attempt per send that finds
+     * no connection.
+     */
+    readonly reconnect?: boolean | ReconnectOptions;
+    /** For sockets: milliseconds one connection attempt may take. Default 10000. */
     readonly connectTimeout?: number;
   };
-
-function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (signal === undefined) return promise;
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => {
-      reject(signal.reason as Error);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
-}
 
 /**
  * A multiplexed client transport over a byte stream: a child process's stdio, a TCP or a Unix
  * socket. Many calls travel at once; replies come back in any order and the client matches them.
  *
  * A lost connection fails every pending call with a `TransportError`. For sockets the next send
- * connects again (unless `reconnect: false`); a stream you passed in cannot be reopened.
+ * connects again (or, with `reconnect`, the transport does at once, with backoff); a stream you
+ * passed in cannot be reopened. It keeps no per-call timers: a call's `signal` is its only clock.
  */
 export class StreamClientTransport implements ClientTransport {
   readonly #options: StreamClientOptions;
+  readonly #reconnect: Required<ReconnectOptions> | undefined;
   readonly #listeners = new Set<ClientTransportListener>();
+  // Aborts the waits between connection attempts (on close).
+  readonly #attempts = new AbortController();
   #connection: StreamConnection | undefined;
   #connecting: Promise<StreamConnection> | undefined;
   #lastError: TransportError | undefined;
@@ -66,6 +58,7 @@ export class StreamClientTransport implements ClientTransport {
 
   constructor(options: StreamClientOptions) {
     this.#options = options;
+    this.#reconnect = reconnectOptions(options.reconnect, false);
     if ('stream' in options) this.#open(options.stream);
     setBrand(this, clientTransportBrand);
   }
@@ -90,7 +83,7 @@ export class StreamClientTransport implements ClientTransport {
   /** Writes one message; resolves `undefined` once it is written (replies go to `subscribe`). */
   async send(message: Message, options: SendOptions = {}): Promise<undefined> {
     options.signal?.throwIfAborted();
-    const connection = await raceAbort(this.#ensure(), options.signal);
+    const connection = await raceSignal(this.#ensure(), options.signal);
     options.signal?.throwIfAborted();
     await connection.send(message);
     return undefined;
@@ -111,6 +104,7 @@ export class StreamClientTransport implements ClientTransport {
   async close(): Promise<void> {
     if (!this.#closed) {
       this.#closed = true;
+      this.#attempts.abort(new TransportError('The client transport is closed'));
       const reason = new TransportError('The client transport is closed');
       for (const listener of this.#listeners) listener.onClose(reason);
     }
@@ -127,16 +121,45 @@ export class StreamClientTransport implements ClientTransport {
         ? Promise.reject(new TransportError('The connection is closing'))
         : Promise.resolve(current);
     }
-    const options = this.#options;
-    if ('stream' in options || (current !== undefined && options.reconnect === false)) {
+    if ('stream' in this.#options) {
       return Promise.reject(
         new TransportError('The connection is closed', { cause: this.#lastError }),
       );
     }
-    this.#connecting ??= this.#dial().finally(() => {
-      this.#connecting = undefined;
-    });
+    if (this.#connecting === undefined) {
+      const connecting = this.#dialAll().finally(() => {
+        this.#connecting = undefined;
+      });
+      // A background reconnect may fail with nobody waiting: that is not an unhandled rejection.
+      connecting.catch(() => undefined);
+      this.#connecting = connecting;
+    }
     return this.#connecting;
+  }
+
+  // One attempt, or with `reconnect` attempts with backoff until one succeeds or retries run out.
+  async #dialAll(): Promise<StreamConnection> {
+    const backoff = this.#reconnect === undefined ? undefined : new Backoff(this.#reconnect);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#dial();
+      } catch (error) {
+        const delay = this.#closed ? undefined : backoff?.next();
+        if (delay === undefined) {
+          if (attempt === 1) throw error;
+          throw new TransportError(`${describeError(error)} (${String(attempt)} attempts)`, {
+            cause: error,
+          });
+        }
+        await this.#sleep(delay);
+      }
+    }
+  }
+
+  // Waits between attempts; close() cuts the wait short (the unref'd timer then holds nothing).
+  #sleep(ms: number): Promise<void> {
+    const waited = new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+    return raceSignal(waited, this.#attempts.signal);
   }
 
   #dial(): Promise<StreamConnection> {
@@ -187,6 +210,7 @@ export class StreamClientTransport implements ClientTransport {
         this.#lastError = reason;
         if (this.#closed) return; // close() told the listeners already
         for (const listener of this.#listeners) listener.onClose(reason);
+        if (this.#reconnect !== undefined && !('stream' in this.#options)) void this.#ensure();
       },
     });
     this.#connection = connection;

@@ -4,6 +4,8 @@ import { TransportError, type Message } from '@tinyrpc/core';
 import {
   createFrameDecoder,
   encodeFrame,
+  isTooLarge,
+  messagesBefore,
   type FrameDecoder,
   type FramingOptions,
 } from './framing.ts';
@@ -17,9 +19,25 @@ export interface StreamPair {
 /** A byte stream to carry messages: a `Duplex` (a socket) or a {@link StreamPair}. */
 export type ByteStream = Duplex | StreamPair;
 
+/** Internal: how a {@link StreamConnection} reads, beyond its framing. */
+export interface ConnectionOptions extends FramingOptions {
+  /**
+   * Milliseconds a begun, unfinished frame may wait for more bytes before the connection is
+   * destroyed; `0` or absent: no limit. Not counted while reading is held.
+   */
+  readonly idleTimeout?: number;
+  /** Stop reading while written data waits for the peer to read it (`writableNeedDrain`). */
+  readonly holdWhileBacklogged?: boolean;
+}
+
 /** What a {@link StreamConnection} reports to its owner. */
 export interface ConnectionEvents {
   onMessage(message: Message): void;
+  /**
+   * A frame over `maxMessageSize` arrived. With this event the connection reads on but delivers
+   * nothing more (the owner answers and ends it); without it, the connection is destroyed.
+   */
+  onTooLarge?(error: TransportError): void;
   /** The peer will send nothing more; writing may still work. */
   onEnd(): void;
   /** The connection is unusable; `error` says why when it did not end in order. */
@@ -50,8 +68,16 @@ export class StreamConnection {
   readonly #writable: Writable;
   readonly #single: boolean;
   readonly #decoder: FrameDecoder;
-  readonly #options: FramingOptions;
+  readonly #options: ConnectionOptions;
   readonly #events: ConnectionEvents;
+  readonly #idleTimeout: number;
+  // Messages read while reading is held (the rest of a chunk), delivered first once it is not.
+  readonly #held: Message[] = [];
+  #holdByOwner = false;
+  #holdByBacklog = false;
+  #idleTimer: ReturnType<typeof setTimeout> | undefined;
+  // After an over-size frame: bytes are read (so the peer's end is seen) but not delivered.
+  #discarding = false;
   readonly #closeWaiters: (() => void)[] = [];
   #closed = false;
   #ended = false;
@@ -62,13 +88,14 @@ export class StreamConnection {
   #writeClosed = false;
   #writeError: TransportError | undefined;
 
-  constructor(stream: ByteStream, options: FramingOptions, events: ConnectionEvents) {
+  constructor(stream: ByteStream, options: ConnectionOptions, events: ConnectionEvents) {
     this.#single = !isPair(stream);
     this.#readable = isPair(stream) ? stream.readable : stream;
     this.#writable = isPair(stream) ? stream.writable : stream;
     this.#options = options;
     this.#events = events;
     this.#decoder = createFrameDecoder(options);
+    this.#idleTimeout = options.idleTimeout ?? 0;
     // 'error' listeners stay for good: an error emitted with none would crash the process.
     this.#readable.on('error', this.#onError);
     this.#readable.on('data', this.#onData);
@@ -95,6 +122,36 @@ export class StreamConnection {
     return this.#closed || this.#writeClosed || this.#ending !== undefined;
   }
 
+  /** Stops reading (and delivering what was read) until {@link StreamConnection.resume}. */
+  pause(): void {
+    this.#holdByOwner = true;
+    this.#flow();
+  }
+
+  /** Reads and delivers again after {@link StreamConnection.pause}. */
+  resume(): void {
+    this.#holdByOwner = false;
+    this.#flow();
+  }
+
+  get #holding(): boolean {
+    return this.#holdByOwner || this.#holdByBacklog;
+  }
+
+  #flow(): void {
+    while (!this.#holding && this.#held.length > 0 && !this.#closed)
+      this.#events.onMessage(this.#held.shift() as Message);
+    if (this.#closed) return;
+    if (this.#holding) {
+      this.#readable.pause();
+      // What the peer sent after the frame began may be waiting unread: not the peer's stall.
+      this.#stopIdleTimer();
+    } else {
+      this.#readable.resume();
+      this.#checkIdle();
+    }
+  }
+
   /** Writes one message; resolves once it is handed to the operating system. */
   send(message: Message): Promise<void> {
     if (this.#writeClosed && !this.#closed) {
@@ -115,19 +172,35 @@ export class StreamConnection {
       const last = pieces.length - 1;
       // Corked until the next tick, so the messages of one tick leave in one write.
       writable.cork();
-      pieces.forEach((piece, i) => {
-        if (i < last) writable.write(piece);
-        else
-          writable.write(piece, (error) => {
-            if (error) reject(asTransportError(error, 'Writing to the stream failed'));
-            else resolve();
-          });
+      for (let i = 0; i < last; i++) writable.write(pieces[i]);
+      writable.write(pieces[last], (error) => {
+        if (error) reject(asTransportError(error, 'Writing to the stream failed'));
+        else resolve();
       });
-      process.nextTick(() => {
-        writable.uncork();
-      });
+      process.nextTick(this.#uncork);
     });
   }
+
+  // After the tick's writes went out: what the system did not take waits for the peer to read it.
+  // Past the high-water mark the peer is not reading, so (on a server) read no more of its
+  // requests until it has (`'drain'`). Checked here, not on write(): one large reply is over the
+  // mark while corked, however fast the peer reads.
+  readonly #uncork = (): void => {
+    const writable = this.#writable;
+    writable.uncork();
+    if (
+      this.#options.holdWhileBacklogged !== true ||
+      this.#holdByBacklog ||
+      writable.writableLength <= writable.writableHighWaterMark
+    )
+      return;
+    this.#holdByBacklog = true;
+    writable.once('drain', () => {
+      this.#holdByBacklog = false;
+      this.#flow();
+    });
+    this.#flow();
+  };
 
   /**
    * Ends the connection in order: resolves once what was sent is flushed. A socket closes when the
@@ -175,23 +248,66 @@ export class StreamConnection {
   #finish(error: TransportError | undefined): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#stopIdleTimer();
+    this.#held.length = 0;
     this.#readable.off('data', this.#onData);
     this.#events.onClose(error);
     for (const waiter of this.#closeWaiters.splice(0)) waiter();
   }
 
   readonly #onData = (chunk: Buffer | string): void => {
+    if (this.#discarding) return;
     let messages: Message[];
     try {
       messages = this.#decoder.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
     } catch (error) {
-      this.destroy(asTransportError(error, 'Unreadable frame'));
+      this.#deliver(messagesBefore(error));
+      if (this.#closed) return;
+      if (this.#events.onTooLarge !== undefined && isTooLarge(error)) {
+        this.#discarding = true;
+        this.#stopIdleTimer();
+        this.#events.onTooLarge(error as TransportError);
+      } else {
+        this.destroy(asTransportError(error, 'Unreadable frame'));
+      }
       return;
     }
+    this.#deliver(messages);
+    this.#checkIdle();
+  };
+
+  #deliver(messages: readonly Message[]): void {
     for (const message of messages) {
       if (this.#closed) return;
-      this.#events.onMessage(message);
+      if (this.#holding) this.#held.push(message);
+      else this.#events.onMessage(message);
     }
+  }
+
+  // A frame has begun and not ended: the peer has idleTimeout ms to send more of it.
+  #checkIdle(): void {
+    if (this.#idleTimeout <= 0 || this.#discarding || this.#closed) return;
+    if (this.#decoder.buffered === 0) this.#stopIdleTimer();
+    else if (this.#idleTimer !== undefined) this.#idleTimer.refresh();
+    else {
+      this.#idleTimer = setTimeout(this.#onIdle, this.#idleTimeout);
+      this.#idleTimer.unref();
+    }
+  }
+
+  #stopIdleTimer(): void {
+    if (this.#idleTimer === undefined) return;
+    clearTimeout(this.#idleTimer);
+    this.#idleTimer = undefined;
+  }
+
+  readonly #onIdle = (): void => {
+    this.#idleTimer = undefined;
+    this.destroy(
+      new TransportError(
+        `A message began and nothing more of it came for ${String(this.#idleTimeout)} ms (idleTimeout)`,
+      ),
+    );
   };
 
   readonly #onEnd = (): void => {

@@ -1,12 +1,18 @@
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import {
+  defaultLimits,
+  InvalidRequestError,
   serverTransportBrand,
   setBrand,
   TransportError,
+  type ErrorHandler,
+  type ListenOptions,
   type MessageHandler,
+  type ServerLimits,
   type ServerTransport,
   type TransportContext,
 } from '@tinyrpc/core';
+import { describeError, InFlight, listenNodeServer } from '@tinyrpc/core/transport';
 import type { FramingOptions } from './framing.ts';
 import { StreamConnection, type ByteStream } from './stream-connection.ts';
 
@@ -27,17 +33,19 @@ export type StreamServerTarget =
 
 /** Options of {@link StreamServerTransport}. */
 export type StreamServerOptions = StreamServerTarget &
-  FramingOptions & {
+  FramingOptions &
+  ServerLimits & {
     /**
-     * Called with what cannot be answered: an unreadable or over-size frame (its connection is
-     * closed), a reply that cannot be sent, a failing socket.
+     * Called with what has no caller to go to: an unreadable or over-size frame, a connection
+     * closed by `idleTimeout`, a reply that cannot be sent, a failing socket.
      */
-    readonly onError?: (error: Error) => void;
+    readonly onError?: ErrorHandler;
   };
 
 interface Served {
   readonly connection: StreamConnection;
-  readonly inFlight: Set<Promise<void>>;
+  /** Its calls running now, limited by `maxInFlight`. */
+  readonly calls: InFlight;
   readonly closed: Promise<void>;
   ended: boolean;
 }
@@ -55,19 +63,27 @@ const formatAddress = (socket: Socket): string | undefined => {
  * goes back on the connection its request came on.
  *
  * `close()` stops accepting connections and messages, sends the replies of calls in flight, then
- * ends every connection. A frame it cannot read, or one over `maxMessageSize`, closes its connection
- * (so the peer's pending calls fail at once instead of waiting).
+ * ends every connection. A frame over `maxMessageSize` is answered with an error response (id
+ * `null`) and its connection ends once the calls before it are answered; a frame it cannot read
+ * closes its connection. A connection is not read while it has `maxInFlight` calls running or
+ * while its peer leaves replies unread, and one stalled inside a frame for `idleTimeout` is closed.
  */
 export class StreamServerTransport implements ServerTransport {
   readonly #options: StreamServerOptions;
+  readonly #maxInFlight: number;
   readonly #connections = new Set<Served>();
+  // Every call of every connection, for close() to wait for.
+  readonly #calls = new InFlight();
   #handler: MessageHandler | undefined;
+  #listenOptions: ListenOptions = {};
   #server: Server | undefined;
   #closing = false;
   #nextId = 0;
 
   constructor(options: StreamServerOptions) {
     this.#options = options;
+    this.#maxInFlight = options.maxInFlight ?? defaultLimits.maxInFlight;
+    if (!(this.#maxInFlight >= 1)) throw new RangeError('maxInFlight must be at least 1');
     setBrand(this, serverTransportBrand);
   }
 
@@ -81,11 +97,20 @@ export class StreamServerTransport implements ServerTransport {
     return this.#connections.size;
   }
 
-  /** Starts serving: listens on the port or path, attaches to the server, or reads the stream. */
-  async listen(handler: MessageHandler): Promise<void> {
+  /** How many calls run now, on every connection. */
+  get inFlight(): number {
+    return this.#calls.size;
+  }
+
+  /**
+   * Starts serving: listens on the port or path, attaches to the server, or reads the stream.
+   * `listenOptions.errorReply` (which `RpcServer` passes) encodes the answer to an over-size frame.
+   */
+  async listen(handler: MessageHandler, listenOptions: ListenOptions = {}): Promise<void> {
     if (this.#handler !== undefined) throw new Error('This transport is already listening');
     if (this.#closing) throw new Error('This transport is closed');
     this.#handler = handler;
+    this.#listenOptions = listenOptions;
     const options = this.#options;
     if ('stream' in options) {
       this.#accept(options.stream, undefined);
@@ -98,21 +123,9 @@ export class StreamServerTransport implements ServerTransport {
     }
     const server = createServer({ allowHalfOpen: true }, this.#onConnection);
     this.#server = server;
-    const where =
-      'path' in options ? options.path : `${options.host ?? '127.0.0.1'}:${String(options.port)}`;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', (error) => {
-        reject(new TransportError(`Cannot listen on ${where}: ${error.message}`, { cause: error }));
-      });
-      const ready = (): void => {
-        server.removeAllListeners('error');
-        server.on('error', (error) => {
-          this.#report(error);
-        });
-        resolve();
-      };
-      if ('path' in options) server.listen({ path: options.path }, ready);
-      else server.listen({ port: options.port, host: options.host ?? '127.0.0.1' }, ready);
+    await listenNodeServer(server, 'path' in options ? { path: options.path } : options);
+    server.on('error', (error) => {
+      this.#report(error);
     });
   }
 
@@ -129,6 +142,7 @@ export class StreamServerTransport implements ServerTransport {
     const owned =
       this.#server !== undefined && !('server' in this.#options) ? this.#server : undefined;
     await Promise.all([
+      this.#calls.drain(),
       ...[...this.#connections].map((served) => served.closed),
       owned?.listening === true
         ? new Promise<void>((resolve) =>
@@ -162,51 +176,82 @@ export class StreamServerTransport implements ServerTransport {
     const whenClosed = new Promise<void>((resolve) => {
       closed = resolve;
     });
+    const options = this.#options;
     // The events below fire only later, once `served` exists.
-    const connection = new StreamConnection(stream, this.#options, {
-      onMessage: (message) => {
-        if (this.#closing || served.ended) return;
-        const done = handler(message, context)
-          .then((reply) =>
-            reply === undefined || connection.closed ? undefined : connection.send(reply),
-          )
-          .catch((error: unknown) => {
-            // A reply that cannot go out (over maxMessageSize, say) would leave its caller waiting.
-            const failure = error instanceof Error ? error : new TransportError(String(error));
-            this.#report(failure);
-            connection.destroy(
-              new TransportError(`A reply could not be sent: ${failure.message}`, {
-                cause: failure,
-              }),
-            );
-          })
-          .finally(() => {
-            served.inFlight.delete(done);
-            this.#endWhenIdle(served);
-          });
-        served.inFlight.add(done);
+    const connection = new StreamConnection(
+      stream,
+      {
+        ...options,
+        idleTimeout: options.idleTimeout ?? defaultLimits.idleTimeout,
+        holdWhileBacklogged: true,
       },
-      onEnd: () => {
-        served.ended = true;
-        this.#endWhenIdle(served);
+      {
+        onMessage: (message) => {
+          if (this.#closing || served.ended) return;
+          this.#calls.start();
+          served.calls.start();
+          handler(message, context)
+            .then((reply) =>
+              reply === undefined || connection.closed ? undefined : connection.send(reply),
+            )
+            .catch((error: unknown) => {
+              // A reply that cannot go out (over maxMessageSize, say) would leave its caller waiting.
+              const failure = new TransportError(
+                `A reply could not be sent: ${describeError(error)}`,
+                {
+                  cause: error,
+                },
+              );
+              this.#report(failure);
+              connection.destroy(failure);
+            })
+            .finally(() => {
+              this.#calls.finish();
+              served.calls.finish();
+              this.#endWhenIdle(served);
+            });
+        },
+        onTooLarge: (error) => {
+          // The caller's id is unknown: answer with id null, which a peer that makes one call at a
+          // time reads as its answer, then end the connection once the calls before it are answered,
+          // so a multiplexed peer's pending calls fail at once instead of waiting for their timeout.
+          this.#report(error);
+          const reply = this.#listenOptions.errorReply?.(new InvalidRequestError(error.message));
+          if (reply !== undefined) connection.send(reply).catch(() => undefined);
+          served.ended = true;
+          this.#endWhenIdle(served);
+        },
+        onEnd: () => {
+          served.ended = true;
+          this.#endWhenIdle(served);
+        },
+        onClose: (error) => {
+          controller.abort(error ?? new TransportError('The connection closed'));
+          this.#connections.delete(served);
+          if (error !== undefined) this.#report(error);
+          closed();
+        },
       },
-      onClose: (error) => {
-        controller.abort(error ?? new TransportError('The connection closed'));
-        this.#connections.delete(served);
-        if (error !== undefined) this.#report(error);
-        closed();
+    );
+    const calls = new InFlight({
+      limit: this.#maxInFlight,
+      onFull: () => {
+        connection.pause();
+      },
+      onAvailable: () => {
+        connection.resume();
       },
     });
-    const served: Served = { connection, inFlight: new Set(), closed: whenClosed, ended: false };
+    const served: Served = { connection, calls, closed: whenClosed, ended: false };
     this.#connections.add(served);
   }
 
   // A connection whose peer sends nothing more, or of a closing server, ends once its replies are out.
   #endWhenIdle(served: Served): void {
-    if ((served.ended || this.#closing) && served.inFlight.size === 0) void served.connection.end();
+    if ((served.ended || this.#closing) && served.calls.size === 0) void served.connection.end();
   }
 
-  #report(error: Error): void {
+  #report(error: unknown): void {
     this.#options.onError?.(error);
   }
 }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, describe, it } from 'vitest';
 import { runTransportConformance } from '@tinyrpc/conformance';
+import { defaultLimits } from '@tinyrpc/core';
 import { listenSeverable } from '@tinyrpc/test-helpers';
 import {
   StreamClientTransport,
@@ -14,6 +15,8 @@ import {
 
 // The limit is lowered so the over-size case is cheap; 1 MB round trips still fit.
 const maxMessageSize = 2 * 1024 * 1024;
+// Lowered so the kit's flood case is small.
+const maxInFlight = 8;
 const portOf = (server: StreamServerTransport): number => (server.address as AddressInfo).port;
 
 for (const framing of ['content-length', 'newline'] as const satisfies Framing[]) {
@@ -24,14 +27,14 @@ for (const framing of ['content-length', 'newline'] as const satisfies Framing[]
     {
       name: `stream, TCP port of its own, ${framing} framing`,
       createFixture() {
-        const server = new StreamServerTransport({ port: 0, framing, maxMessageSize });
+        const server = new StreamServerTransport({ port: 0, framing, maxMessageSize, maxInFlight });
         return {
           server,
           connect: () =>
             new StreamClientTransport({ port: portOf(server), framing, maxMessageSize }),
         };
       },
-      capabilities: { binary, maxMessageSize },
+      capabilities: { binary, maxMessageSize, limits: true, maxInFlight },
     },
   );
 
@@ -43,7 +46,11 @@ for (const framing of ['content-length', 'newline'] as const satisfies Framing[]
         const up = new PassThrough();
         const down = new PassThrough();
         return {
-          server: new StreamServerTransport({ stream: { readable: up, writable: down }, framing }),
+          server: new StreamServerTransport({
+            stream: { readable: up, writable: down },
+            framing,
+            maxInFlight,
+          }),
           connect: () =>
             new StreamClientTransport({ stream: { readable: down, writable: up }, framing }),
           disconnect() {
@@ -52,7 +59,14 @@ for (const framing of ['content-length', 'newline'] as const satisfies Framing[]
           },
         };
       },
-      capabilities: { binary, multipleClients: false, disconnect: true },
+      capabilities: {
+        binary,
+        multipleClients: false,
+        disconnect: true,
+        maxMessageSize: defaultLimits.maxMessageSize,
+        limits: true,
+        maxInFlight,
+      },
     },
   );
 }
@@ -66,13 +80,13 @@ runTransportConformance(
         createServer({ allowHalfOpen: true }),
       );
       return {
-        server: new StreamServerTransport({ server }),
-        connect: () => new StreamClientTransport({ port }),
+        server: new StreamServerTransport({ server, maxMessageSize }),
+        connect: () => new StreamClientTransport({ port, maxMessageSize }),
         disconnect: sever,
         close,
       };
     },
-    capabilities: { disconnect: true, reconnect: true },
+    capabilities: { disconnect: true, reconnect: true, maxMessageSize, limits: true },
   },
 );
 
@@ -93,6 +107,6 @@ runTransportConformance(
         connect: () => new StreamClientTransport({ path, maxMessageSize }),
       };
     },
-    capabilities: { maxMessageSize },
+    capabilities: { maxMessageSize, limits: true },
   },
 );

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import {
+  RemoteError,
   RpcClient,
   RpcDispatcher,
   RpcServer,
@@ -56,7 +57,10 @@ function dispatcher(): RpcDispatcher {
 }
 
 async function serve(options: StreamServerOptions, errors: Error[] = []) {
-  const transport = new StreamServerTransport({ onError: (e) => errors.push(e), ...options });
+  const transport = new StreamServerTransport({
+    onError: (e) => errors.push(e as Error),
+    ...options,
+  });
   const server = new RpcServer(transport, new JsonRpcProtocol(), dispatcher());
   await server.serve();
   cleanups.push(() => server.close());
@@ -119,17 +123,22 @@ describe('TCP', () => {
   it('fails to listen on a port in use with a TransportError', async () => {
     const { port } = await serve({ port: 0 });
     await expect(serve({ port })).rejects.toThrow(
-      /Cannot listen on 127\.0\.0\.1:\d+: .*EADDRINUSE/,
+      /Could not listen on 127\.0\.0\.1:\d+: .*EADDRINUSE/,
     );
   });
 
-  it('closes a connection that sends a frame over the limit, and keeps serving others', async () => {
+  it('answers a frame over the limit with an error response naming it, and keeps serving others', async () => {
     const { port, errors } = await serve({ port: 0, maxMessageSize: 1000 });
     const big = client(new StreamClientTransport({ port }));
     const small = client(new StreamClientTransport({ port }));
     expect(await small.call('echo', ['before'])).toBe('before');
+    // The id-null error answers the only call waiting on that connection.
     const error = await big.call('echo', ['x'.repeat(2000)]).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(TransportError);
+    expect(RemoteError.is(error)).toBe(true);
+    expect((error as RemoteError).code).toBe(-32600);
+    expect((error as RemoteError).message).toMatch(
+      /^A message of \d+ bytes is over the limit of 1000 bytes \(maxMessageSize\)$/,
+    );
     expect(errors.map(String).join()).toMatch(/over the limit of 1000 bytes \(maxMessageSize\)/);
     expect(await small.call('echo', ['after'])).toBe('after');
     // The client that failed connects again on its next call.
@@ -210,17 +219,45 @@ describe('TCP', () => {
     await expect(transport.send('{"a":\n1}')).rejects.toThrow(/line break/);
   });
 
-  it('reconnects to a server that restarted on the same port, unless told not to', async () => {
+  it('connects again on the next call to a server that restarted on the same port', async () => {
     const first = await serve({ port: 0 });
     const port = first.port;
     const again = client(new StreamClientTransport({ port }));
-    const once = client(new StreamClientTransport({ port, reconnect: false }));
     expect(await again.call('echo', [1])).toBe(1);
-    expect(await once.call('echo', [1])).toBe(1);
     await first.server.close();
+    // No server: the next call makes one attempt and fails.
+    await expect(again.call('echo', [2])).rejects.toThrow(/Cannot connect to/);
     await serve({ port });
-    expect(await again.call('echo', [2])).toBe(2);
-    await expect(once.call('echo', [2])).rejects.toThrow(/connection is closed/);
+    expect(await again.call('echo', [3])).toBe(3);
+  });
+
+  it('with reconnect, reconnects in the background with backoff and a waiting call goes through', async () => {
+    const first = await serve({ port: 0 });
+    const port = first.port;
+    const transport = new StreamClientTransport({
+      port,
+      reconnect: { initialDelay: 20, maxDelay: 50 },
+    });
+    const rpc = client(transport);
+    expect(await rpc.call('echo', [1])).toBe(1);
+    await first.server.close();
+    await expect.poll(() => transport.connected).toBe(false);
+    const waiting = rpc.call('echo', ['waited'], { timeout: 5000 });
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    await serve({ port });
+    expect(await waiting).toBe('waited');
+    expect(transport.connected).toBe(true);
+  });
+
+  it('with reconnect, gives up after its retries with a TransportError that counts the attempts', async () => {
+    const port = await freePort();
+    const rpc = client(
+      new StreamClientTransport({
+        port,
+        reconnect: { retries: 2, initialDelay: 10, maxDelay: 20 },
+      }),
+    );
+    await expect(rpc.call('echo', [1])).rejects.toThrow(/Cannot connect to .* \(3 attempts\)/);
   });
 
   it('fails pending calls when the client transport closes, and refuses sends after', async () => {

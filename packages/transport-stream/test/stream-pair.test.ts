@@ -119,7 +119,7 @@ describe.concurrent.each(['content-length', 'newline'] as const)(
       const transport = new StreamServerTransport({
         stream: { readable: up, writable: down },
         framing,
-        onError: (error) => errors.push(error),
+        onError: (error) => errors.push(error as Error),
       });
       const dispatcher = new RpcDispatcher()
         .add('note', (text: string) => {

@@ -15,9 +15,5 @@
  *
  * @packageDocumentation
  */
-export {
-  WsClientTransport,
-  type ReconnectOptions,
-  type WsClientTransportOptions,
-} from './ws-client-transport.ts';
+export { WsClientTransport, type WsClientTransportOptions } from './ws-client-transport.ts';
 export type { WebSocketConstructor, WebSocketLike } from './client-socket.ts';

@@ -29,5 +29,5 @@
  */
 export { WsServerTransport, type WsServerTransportOptions } from './ws-server-transport.ts';
 export { WsClientTransport } from './node-ws-client-transport.ts';
-export type { ReconnectOptions, WsClientTransportOptions } from './ws-client-transport.ts';
+export type { WsClientTransportOptions } from './ws-client-transport.ts';
 export type { WebSocketConstructor, WebSocketLike } from './client-socket.ts';

@@ -18,7 +18,7 @@ export class WsClientTransport extends PlatformWsClientTransport {
     return openNodeSocket(this.url, {
       protocols: options.protocols,
       headers: options.headers,
-      maxPayload: options.maxPayload,
+      maxPayload: this.maxMessageSize,
       perMessageDeflate: options.perMessageDeflate ?? false,
     });
   }

@@ -1,12 +1,15 @@
 import {
   clientTransportBrand,
+  defaultLimits,
   setBrand,
   TransportError,
   type ClientTransport,
   type ClientTransportListener,
   type Message,
+  type ReconnectOptions,
   type SendOptions,
 } from '@tinyrpc/core';
+import { Backoff, raceSignal, reconnectOptions, tooLargeError } from '@tinyrpc/core/transport';
 import {
   openPlatformSocket,
   type ClientSocket,
@@ -14,16 +17,6 @@ import {
   type SocketEvents,
   type WebSocketConstructor,
 } from './client-socket.ts';
-
-/** How {@link WsClientTransport} reconnects; every field has a default. */
-export interface ReconnectOptions {
-  /** Further attempts after a failed one before a round of attempts gives up. Default 5. */
-  readonly retries?: number;
-  /** Milliseconds before the first retry; each retry doubles it. Default 100. */
-  readonly minDelay?: number;
-  /** The longest wait between two attempts, in milliseconds. Default 5000. */
-  readonly maxDelay?: number;
-}
 
 /** Options of {@link WsClientTransport}. */
 export interface WsClientTransportOptions {
@@ -34,27 +27,32 @@ export interface WsClientTransportOptions {
   readonly WebSocket?: WebSocketConstructor;
   /** Subprotocols offered in the handshake. */
   readonly protocols?: string | string[];
-  /**
-   * Milliseconds a call waits for a connection (the first one, or one being re-established) before
-   * it fails with a `TransportError`; it also bounds each connection attempt. Default 10000.
-   */
+  /** Milliseconds one connection attempt may take before it counts as failed. Default 10000. */
   readonly connectTimeout?: number;
   /**
-   * Reconnect with exponential backoff: after the connection is lost the transport reconnects at
-   * once in the background, and a failed attempt is retried. Default `false`: one attempt per call
-   * that finds no connection.
+   * Reconnect with the backoff of `ReconnectOptions` (core's defaults: `retries: Infinity`,
+   * `initialDelay: 100`, `maxDelay: 5000`, `jitter: 0.2`): after the connection is lost the
+   * transport reconnects at once in the background, and a failed attempt is retried. A call waits
+   * for the connection until its own timeout or signal. Default `false`: one attempt per call that
+   * finds no connection.
    */
   readonly reconnect?: boolean | ReconnectOptions;
   /** Extra handshake headers (Node's `ws` only; browsers do not allow them). */
   readonly headers?: Readonly<Record<string, string>>;
-  /** Largest incoming message in bytes (Node's `ws` only). Default: `ws`'s 100 MiB. */
-  readonly maxPayload?: number;
+  /**
+   * Largest incoming message in bytes (Node's `ws` only): a larger reply closes the connection
+   * with 1009 and pending calls fail with a `TransportError` naming the limit. Default
+   * `defaultLimits.maxMessageSize` (1 MiB).
+   */
+  readonly maxMessageSize?: number;
   /** Offer permessage-deflate compression (Node's `ws` only). Default `false`. */
   readonly perMessageDeflate?: boolean;
 }
 
 const defaultConnectTimeout = 10_000;
-const defaultReconnect = { retries: 5, minDelay: 100, maxDelay: 5000 } as const;
+
+// The code of ws's error for a message over its maxPayload, found by this side's own receiver.
+const ownLimitCode = 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH';
 
 const isNode = (): boolean =>
   typeof process !== 'undefined' &&
@@ -67,7 +65,9 @@ const isNode = (): boolean =>
  * delivered as it came (a binary frame as a `Uint8Array`, a text frame as a string).
  *
  * It connects on the first send (or on {@link WsClientTransport.connect}). When the connection is
- * lost, every pending call fails at once with a `TransportError`.
+ * lost, every pending call fails at once with a `TransportError`. It keeps no per-call timers: a
+ * call's `signal` (RpcClient's `timeout`) is its only clock. Empty messages are ignored: a
+ * `WsServerTransport` with `answerNotifications` sends one for every notification.
  */
 export class WsClientTransport implements ClientTransport {
   /** The server's URL (`ws:` or `wss:`). */
@@ -76,6 +76,8 @@ export class WsClientTransport implements ClientTransport {
   readonly options: WsClientTransportOptions;
   readonly #connectTimeout: number;
   readonly #reconnect: Required<ReconnectOptions> | undefined;
+  /** Largest incoming message in bytes (Node's `ws`); named in the error of a reply over it. */
+  protected readonly maxMessageSize: number;
   readonly #listeners = new Set<ClientTransportListener>();
   #open: OpenSocket | undefined;
   #socket: ClientSocket | undefined;
@@ -88,11 +90,8 @@ export class WsClientTransport implements ClientTransport {
     this.url = String(url);
     this.options = options;
     this.#connectTimeout = options.connectTimeout ?? defaultConnectTimeout;
-    const { reconnect } = options;
-    this.#reconnect =
-      reconnect === undefined || reconnect === false
-        ? undefined
-        : { ...defaultReconnect, ...(reconnect === true ? {} : reconnect) };
+    this.#reconnect = reconnectOptions(options.reconnect, false);
+    this.maxMessageSize = options.maxMessageSize ?? defaultLimits.maxMessageSize;
     setBrand(this, clientTransportBrand);
   }
 
@@ -155,41 +154,12 @@ export class WsClientTransport implements ClientTransport {
     return socket.send(message);
   }
 
-  // Waits for the shared connection attempt, bounded by connectTimeout and the caller's signal.
+  // Waits for the shared connection attempt; the caller's signal is its only clock.
   #waitForSocket(signal: AbortSignal | undefined): Promise<ClientSocket> {
     if (this.#closed)
       return Promise.reject(new TransportError('The WebSocket transport is closed'));
     if (this.#socket !== undefined) return Promise.resolve(this.#socket);
-    const connecting = this.#connect();
-    return new Promise<ClientSocket>((resolve, reject) => {
-      const finish = (): void => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-      };
-      const onAbort = (): void => {
-        finish();
-        reject(signal?.reason as Error);
-      };
-      const timer = setTimeout(() => {
-        finish();
-        reject(
-          new TransportError(
-            `No WebSocket connection to ${this.url} within ${String(this.#connectTimeout)} ms`,
-          ),
-        );
-      }, this.#connectTimeout);
-      signal?.addEventListener('abort', onAbort, { once: true });
-      connecting.then(
-        (socket) => {
-          finish();
-          resolve(socket);
-        },
-        (error: unknown) => {
-          finish();
-          reject(error);
-        },
-      );
-    });
+    return raceSignal(this.#connect(), signal);
   }
 
   // One round of attempts at a time, shared by every caller that waits for it.
@@ -208,22 +178,23 @@ export class WsClientTransport implements ClientTransport {
   async #attemptAll(): Promise<ClientSocket> {
     // No WebSocket implementation at all is not worth retrying, and says so itself.
     const open = (this.#open ??= this.createOpener());
-    const retries = this.#reconnect?.retries ?? 0;
-    for (let attempt = 0; ; attempt++) {
+    const backoff = this.#reconnect === undefined ? undefined : new Backoff(this.#reconnect);
+    for (let attempt = 1; ; attempt++) {
       try {
         const socket = await this.#attemptOne(open);
         this.#socket = socket;
         return socket;
       } catch (error) {
         if (this.#closed) throw new TransportError('The WebSocket transport is closed');
-        if (attempt >= retries) {
+        const delay = backoff?.next();
+        if (delay === undefined) {
           throw new TransportError(
             `Could not connect to ${this.url}` +
-              (attempt > 0 ? ` (${String(attempt + 1)} attempts)` : ''),
+              (attempt > 1 ? ` (${String(attempt)} attempts)` : ''),
             { cause: error },
           );
         }
-        await this.#backoff(attempt);
+        await this.#sleep(delay);
       }
     }
   }
@@ -235,6 +206,8 @@ export class WsClientTransport implements ClientTransport {
     const opened: { socket?: ClientSocket } = {};
     const events: SocketEvents = {
       message: (message) => {
+        // The answer of a server with answerNotifications to a notification: nothing to deliver.
+        if ((typeof message === 'string' ? message.length : message.byteLength) === 0) return;
         for (const listener of this.#listeners) listener.onMessage(message);
       },
       close: (code, reason, cause) => {
@@ -253,12 +226,14 @@ export class WsClientTransport implements ClientTransport {
 
   #lost(code: number, reason: string, cause: unknown): void {
     this.#socket = undefined;
-    this.#notifyClose(
-      new TransportError(
-        `WebSocket connection to ${this.url} closed (code ${String(code)}${reason === '' ? '' : `: ${reason}`})`,
-        { cause, data: { code, reason } },
-      ),
-    );
+    const closed = `WebSocket connection to ${this.url} closed (code ${String(code)}${reason === '' ? '' : `: ${reason}`})`;
+    const ownLimit = (cause as { code?: unknown } | undefined)?.code === ownLimitCode;
+    const message = ownLimit
+      ? `${tooLargeError(undefined, this.maxMessageSize).message}: a reply was refused, the ${closed}`
+      : code === 1009
+        ? `A message was over the server's limit (maxMessageSize): the ${closed}`
+        : closed;
+    this.#notifyClose(new TransportError(message, { cause, data: { code, reason } }));
     if (this.#reconnect !== undefined && !this.#closed) void this.#connect();
   }
 
@@ -266,11 +241,8 @@ export class WsClientTransport implements ClientTransport {
     for (const listener of [...this.#listeners]) listener.onClose(error);
   }
 
-  // Exponential backoff with jitter: half the delay fixed, half random, so clients spread out.
-  #backoff(attempt: number): Promise<void> {
-    const { minDelay, maxDelay } = this.#reconnect ?? defaultReconnect;
-    const delay = Math.min(maxDelay, minDelay * 2 ** attempt);
-    const wait = delay / 2 + (Math.random() * delay) / 2;
+  // Waits between attempts; close() cuts the wait short.
+  #sleep(ms: number): Promise<void> {
     const signal = this.#attempts.signal;
     return new Promise<void>((resolve, reject) => {
       const onAbort = (): void => {
@@ -280,7 +252,7 @@ export class WsClientTransport implements ClientTransport {
       const timer = setTimeout(() => {
         signal.removeEventListener('abort', onAbort);
         resolve();
-      }, wait);
+      }, ms);
       signal.addEventListener('abort', onAbort, { once: true });
     });
   }

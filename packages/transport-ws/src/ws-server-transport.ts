@@ -3,19 +3,23 @@ import { createServer, type IncomingMessage, type Server as HttpServer } from 'n
 import type { Server as HttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import {
+  defaultLimits,
   serverTransportBrand,
   setBrand,
   TransportError,
+  type ErrorHandler,
   type Message,
   type MessageHandler,
+  type ServerLimits,
   type ServerTransport,
   type TransportContext,
 } from '@tinyrpc/core';
+import { describeError, InFlight, listenNodeServer, tooLargeError } from '@tinyrpc/core/transport';
 import { WebSocket, WebSocketServer } from 'ws';
 import { batchedSender, type FrameSender } from './batched-sender.ts';
 
 /** Options of {@link WsServerTransport}: `port` for a server of its own, or `server` to attach. */
-export interface WsServerTransportOptions {
+export interface WsServerTransportOptions extends Omit<ServerLimits, 'idleTimeout'> {
   /** Port of a server of its own; `0` picks a free one (see {@link WsServerTransport.port}). */
   readonly port?: number;
   /** Interface of a server of its own. Default `'127.0.0.1'`; `'::'` or `'0.0.0.0'` for all. */
@@ -28,11 +32,21 @@ export interface WsServerTransportOptions {
   readonly server?: HttpServer | HttpsServer;
   /** The only path whose upgrades are accepted (query ignored). Default: any path. */
   readonly path?: string;
-  /** Largest incoming message in bytes; a larger one closes its connection with 1009. Default 1 MiB. */
-  readonly maxPayload?: number;
+  /**
+   * Largest incoming message in bytes; a larger one closes its connection with 1009 (message too
+   * big), as ws finds it before it buffers the message. Default `defaultLimits.maxMessageSize` (1 MiB).
+   */
+  readonly maxMessageSize?: number;
+  /**
+   * Calls of one connection running at once. Past it the transport stops reading that connection
+   * (ws `pause()`) until calls finish, so one flooding peer costs bounded memory and the others are
+   * still read. Default `defaultLimits.maxInFlight` (1000).
+   */
+  readonly maxInFlight?: number;
   /**
    * Milliseconds between pings; a peer that answered neither the last ping nor sent anything since
-   * is terminated. `0` turns the heartbeat off. Default 30000.
+   * is terminated. `0` turns the heartbeat off. Default 30000. It is this transport's idle clock
+   * too: a peer stalled inside a frame cannot answer a ping, so it is gone within two intervals.
    */
   readonly heartbeatInterval?: number;
   /**
@@ -43,13 +57,18 @@ export interface WsServerTransportOptions {
   readonly maxBufferedAmount?: number;
   /** Accept permessage-deflate compression. Default `false` (it costs CPU and memory per socket). */
   readonly perMessageDeflate?: boolean;
-  /** Called with errors that have no caller to go to: a handler that rejected. */
-  readonly onError?: (error: unknown) => void;
+  /**
+   * Answer each message that has no reply (a notification) with an empty message. Python tinyrpc's
+   * WebSocket client reads one message after every send, notifications included, and waits forever
+   * without one; every client of this package ignores empty messages. Default `false`.
+   */
+  readonly answerNotifications?: boolean;
+  /** Called with what has no caller to go to: a handler that rejected, a peer's bad or over-size frame. */
+  readonly onError?: ErrorHandler;
 }
 
 const defaults = {
   host: '127.0.0.1',
-  maxPayload: 1024 * 1024,
   heartbeatInterval: 30_000,
   maxBufferedAmount: 8 * 1024 * 1024,
 } as const;
@@ -61,6 +80,10 @@ interface Connection {
   readonly ws: WebSocket;
   readonly sender: FrameSender;
   readonly controller: AbortController;
+  /** Its calls running now, limited by `maxInFlight`. */
+  readonly calls: InFlight;
+  /** Messages read while `calls` was full (the rest of a chunk ws had read); started as calls end. */
+  readonly waiting: Message[];
   alive: boolean;
 }
 
@@ -76,13 +99,15 @@ interface Connection {
 export class WsServerTransport implements ServerTransport {
   readonly #options: WsServerTransportOptions;
   readonly #maxBufferedAmount: number;
+  readonly #maxMessageSize: number;
+  readonly #maxInFlight: number;
   readonly #connections = new Set<Connection>();
+  // Every call of every connection, for close() to wait for.
+  readonly #calls = new InFlight();
   #wss: WebSocketServer | undefined;
   #server: HttpServer | HttpsServer | undefined;
   #heartbeat: ReturnType<typeof setInterval> | undefined;
   #handler: MessageHandler | undefined;
-  #inFlight = 0;
-  #drained: (() => void) | undefined;
   #closing: Promise<void> | undefined;
 
   constructor(options: WsServerTransportOptions) {
@@ -92,6 +117,9 @@ export class WsServerTransport implements ServerTransport {
       throw new TypeError('WsServerTransport takes a port or a server, not both');
     this.#options = options;
     this.#maxBufferedAmount = options.maxBufferedAmount ?? defaults.maxBufferedAmount;
+    this.#maxMessageSize = options.maxMessageSize ?? defaultLimits.maxMessageSize;
+    this.#maxInFlight = options.maxInFlight ?? defaultLimits.maxInFlight;
+    if (!(this.#maxInFlight >= 1)) throw new RangeError('maxInFlight must be at least 1');
     setBrand(this, serverTransportBrand);
   }
 
@@ -106,6 +134,11 @@ export class WsServerTransport implements ServerTransport {
     return this.#connections.size;
   }
 
+  /** How many calls run now, on every connection. */
+  get inFlight(): number {
+    return this.#calls.size;
+  }
+
   /** Starts accepting connections; resolves once the port is bound (or at once when attached). */
   async listen(handler: MessageHandler): Promise<void> {
     if (this.#handler !== undefined) throw new Error('This transport is already listening');
@@ -113,7 +146,7 @@ export class WsServerTransport implements ServerTransport {
     this.#handler = handler;
     this.#wss = new WebSocketServer({
       noServer: true,
-      maxPayload: this.#options.maxPayload ?? defaults.maxPayload,
+      maxPayload: this.#maxMessageSize,
       perMessageDeflate: this.#options.perMessageDeflate ?? false,
       clientTracking: false,
     });
@@ -126,18 +159,13 @@ export class WsServerTransport implements ServerTransport {
       });
     if (attached === undefined) {
       try {
-        await new Promise<void>((resolve, reject) => {
-          server.once('error', reject);
-          server.listen(this.#options.port, this.#options.host ?? defaults.host, () => {
-            server.off('error', reject);
-            resolve();
-          });
+        await listenNodeServer(server, {
+          port: this.#options.port ?? 0,
+          host: this.#options.host ?? defaults.host,
         });
       } catch (error) {
         this.#handler = undefined;
-        throw new TransportError(`Could not listen: ${(error as Error).message}`, {
-          cause: error,
-        });
+        throw error;
       }
     }
     this.#server = server;
@@ -174,11 +202,7 @@ export class WsServerTransport implements ServerTransport {
             }),
           )
         : Promise.resolve();
-    if (this.#inFlight > 0) {
-      await new Promise<void>((resolve) => {
-        this.#drained = resolve;
-      });
-    }
+    await this.#calls.drain();
     await Promise.all([...this.#connections].map((c) => closeConnection(c.ws)));
     if (own) server.closeAllConnections();
     await serverClosed;
@@ -209,7 +233,28 @@ export class WsServerTransport implements ServerTransport {
       return;
     }
     const controller = new AbortController();
-    const connection: Connection = { ws, sender: batchedSender(ws), controller, alive: true };
+    const waiting: Message[] = [];
+    const calls = new InFlight({
+      limit: this.#maxInFlight,
+      onFull: () => {
+        ws.pause();
+      },
+      onAvailable: () => {
+        while (!calls.full && waiting.length > 0) start(waiting.shift() as Message);
+        if (!calls.full && ws.readyState === WebSocket.OPEN) {
+          connection.alive = true; // it could not answer pings while paused
+          ws.resume();
+        }
+      },
+    });
+    const connection: Connection = {
+      ws,
+      sender: batchedSender(ws),
+      controller,
+      calls,
+      waiting,
+      alive: true,
+    };
     const context: TransportContext = Object.freeze({
       transport: 'ws',
       remoteAddress: request.socket.remoteAddress,
@@ -218,30 +263,52 @@ export class WsServerTransport implements ServerTransport {
       signal: controller.signal,
     });
     this.#connections.add(connection);
+    const answerNotifications = this.#options.answerNotifications === true;
+    const finish = (): void => {
+      this.#calls.finish();
+      calls.finish();
+    };
     const onReply = (reply: Message | undefined): void => {
-      this.#settled();
+      finish();
       if (reply !== undefined) this.#send(connection, reply);
+      else if (answerNotifications) this.#send(connection, '');
     };
     const onFailure = (error: unknown): void => {
-      this.#settled();
+      finish();
       this.#options.onError?.(error);
+      // A client that reads one message per send would wait for ever.
+      if (answerNotifications) this.#send(connection, '');
+    };
+    const start = (message: Message): void => {
+      this.#calls.start();
+      calls.start();
+      handler(message, context).then(onReply, onFailure);
     };
     ws.on('message', (data: Buffer, isBinary: boolean) => {
       connection.alive = true;
       if (this.#closing !== undefined) return;
-      this.#inFlight++;
-      handler(
-        isBinary ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : data.toString(),
-        context,
-      ).then(onReply, onFailure);
+      const message = isBinary
+        ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+        : data.toString();
+      if (calls.full) waiting.push(message);
+      else start(message);
     });
     ws.on('pong', () => {
       connection.alive = true;
     });
     // Protocol errors of a peer (an over-size frame, bad UTF-8): ws closes the connection itself.
-    ws.on('error', () => undefined);
+    ws.on('error', (error: Error & { code?: string }) => {
+      this.#options.onError?.(
+        error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH'
+          ? tooLargeError(undefined, this.#maxMessageSize)
+          : new TransportError(`A WebSocket peer broke the protocol: ${describeError(error)}`, {
+              cause: error,
+            }),
+      );
+    });
     ws.once('close', () => {
       this.#connections.delete(connection);
+      waiting.length = 0;
       controller.abort(new TransportError('The WebSocket connection closed'));
     });
   }
@@ -257,12 +324,10 @@ export class WsServerTransport implements ServerTransport {
     sender.send(reply);
   }
 
-  #settled(): void {
-    if (--this.#inFlight === 0 && this.#drained !== undefined) this.#drained();
-  }
-
   #beat(): void {
     for (const connection of this.#connections) {
+      // Paused at maxInFlight, it cannot read the peer's pong: the wait is ours, not the peer's.
+      if (connection.calls.full) continue;
       if (!connection.alive) {
         connection.ws.terminate();
       } else {
@@ -294,6 +359,8 @@ function closeConnection(ws: WebSocket): Promise<void> {
       clearTimeout(timer);
       resolve();
     });
+    // A connection paused at maxInFlight must be read again to see the peer's close frame.
+    if (ws.isPaused) ws.resume();
     ws.close(1001, 'Server closing');
   });
 }

@@ -2,26 +2,29 @@
 import { createServer, type Server } from 'node:http';
 import { describe, it } from 'vitest';
 import { runTransportConformance } from '@tinyrpc/conformance';
+import { defaultLimits } from '@tinyrpc/core';
 import { listenSeverable } from '@tinyrpc/test-helpers';
 import { WsClientTransport, WsServerTransport } from '@tinyrpc/transport-ws';
 
-// WsServerTransport's default maxPayload: a frame one byte over it closes the connection (1009),
+// WsServerTransport's default maxMessageSize: a frame one byte over it closes the connection (1009),
 // so the over-size call fails at once with a TransportError.
-const defaultMaxPayload = 1024 * 1024;
+const defaultMaxMessageSize = defaultLimits.maxMessageSize;
+// Lowered so the kit's flood case is small.
+const maxInFlight = 8;
 
 runTransportConformance(
   { describe, it },
   {
     name: 'WebSocket, server on a port of its own, default options',
     createFixture() {
-      const server = new WsServerTransport({ port: 0, path: '/rpc' });
+      const server = new WsServerTransport({ port: 0, path: '/rpc', maxInFlight });
       return {
         server,
         connect: () => new WsClientTransport(`ws://127.0.0.1:${String(server.port)}/rpc`),
       };
     },
     // Without `reconnect`, the next call after a loss opens a new connection.
-    capabilities: { maxMessageSize: defaultMaxPayload },
+    capabilities: { maxMessageSize: defaultMaxMessageSize, limits: true, maxInFlight },
   },
 );
 
@@ -42,18 +45,23 @@ for (const reconnect of [false, true]) {
       async createFixture() {
         const { server: http, port, sever, close } = await listenSeverable(applicationServer());
         // Above the kit's 1 MB round trip, so it runs here; the over-size case uses this limit.
-        const server = new WsServerTransport({ server: http, path: '/rpc', maxPayload: 2 ** 21 });
+        const server = new WsServerTransport({
+          server: http,
+          path: '/rpc',
+          maxMessageSize: 2 ** 21,
+        });
         return {
           server,
           connect: () =>
             new WsClientTransport(`ws://127.0.0.1:${String(port)}/rpc`, {
-              reconnect: reconnect && { retries: 5, minDelay: 10, maxDelay: 100 },
+              maxMessageSize: 2 ** 21,
+              reconnect: reconnect && { retries: 5, initialDelay: 10, maxDelay: 100 },
             }),
           disconnect: sever,
           close,
         };
       },
-      capabilities: { maxMessageSize: 2 ** 21, disconnect: true, reconnect: true },
+      capabilities: { maxMessageSize: 2 ** 21, disconnect: true, reconnect: true, limits: true },
     },
   );
 }

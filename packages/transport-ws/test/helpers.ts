@@ -1,5 +1,7 @@
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { createServer } from 'node:http';
-import type { Duplex } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import type { Duplex, Readable } from 'node:stream';
 import { RpcClient, RpcDispatcher, RpcServer, type CallContext } from '@tinyrpc/core';
 import { JsonRpcProtocol } from '@tinyrpc/jsonrpc';
 import { WebSocket } from 'ws';
@@ -215,4 +217,30 @@ export async function waitUntil(predicate: () => boolean, timeoutMs = 5000): Pro
     if (Date.now() > deadline) throw new Error('condition not reached in time');
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
+}
+
+/**
+ * Runs `script` (an ES module) in a child Node process from the package folder, so it resolves `ws`
+ * from its node_modules; `close()` kills it. Its stdout is piped for the test to read.
+ */
+export function startNodeChild(
+  script: string,
+  args: readonly string[] = [],
+): ChildProcessByStdio<null, Readable, null> & Closable {
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script, ...args], {
+    cwd: fileURLToPath(new URL('..', import.meta.url)),
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return Object.assign(child, {
+    close: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) resolve();
+        else {
+          child.once('exit', () => {
+            resolve();
+          });
+          child.kill('SIGKILL');
+        }
+      }),
+  });
 }

@@ -57,7 +57,7 @@ describe('WsServerTransport + WsClientTransport', () => {
     resources.track(server);
     const second = new WsServerTransport({ port: transport.port });
     await expect(second.listen(() => Promise.resolve(undefined))).rejects.toThrow(
-      /Could not listen: .*EADDRINUSE/,
+      /Could not listen on 127\.0\.0\.1:\d+: .*EADDRINUSE/,
     );
     await second.close();
   });
@@ -384,7 +384,7 @@ describe('WsClientTransport connection handling', () => {
     const first = await startServer();
     const port = first.transport.port as number;
     const transport = new WsClientTransport(first.url, {
-      reconnect: { retries: 20, minDelay: 20, maxDelay: 100 },
+      reconnect: { retries: 20, initialDelay: 20, maxDelay: 100 },
       connectTimeout: 5000,
     });
     const client = resources.track(new RpcClient(new JsonRpcProtocol(), transport));
@@ -406,7 +406,7 @@ describe('WsClientTransport connection handling', () => {
     const { url, server } = await startServer();
     await server.close();
     const client = resources.track(
-      newClient(url, { reconnect: { retries: 2, minDelay: 10, maxDelay: 20 } }),
+      newClient(url, { reconnect: { retries: 2, initialDelay: 10, maxDelay: 20 } }),
     );
     const error = await client.call('add', [1, 2]).catch((e: unknown) => e);
     expect(TransportError.is(error)).toBe(true);
@@ -417,7 +417,7 @@ describe('WsClientTransport connection handling', () => {
     const { url, server } = await startServer();
     await server.close();
     const client = resources.track(
-      newClient(url, { reconnect: { retries: 100, minDelay: 50, maxDelay: 50 } }),
+      newClient(url, { reconnect: { retries: 100, initialDelay: 50, maxDelay: 50 } }),
     );
     const controller = new AbortController();
     const call = client.call('add', [1, 2], { signal: controller.signal }).catch((e: unknown) => e);
@@ -455,8 +455,10 @@ describe('WsServerTransport close, limits and liveness', () => {
     await closing;
   });
 
-  it('closes a connection whose frame is over maxPayload with 1009', async () => {
-    const { url, server, transport } = await startServer(testDispatcher(), { maxPayload: 1024 });
+  it('closes a connection whose frame is over maxMessageSize with 1009', async () => {
+    const { url, server, transport } = await startServer(testDispatcher(), {
+      maxMessageSize: 1024,
+    });
     resources.track(server);
     const client = resources.track(newClient(url));
     expect(await client.call('echo', ['x'.repeat(900)])).toHaveLength(900);

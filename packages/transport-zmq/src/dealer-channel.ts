@@ -3,9 +3,11 @@ import {
   TransportError,
   type ClientTransportListener,
   type Message,
+  type ReconnectOptions,
 } from '@tinyrpc/core';
+import { describeError, tooLargeError } from '@tinyrpc/core/transport';
 import { Dealer } from 'zeromq';
-import { describe } from './describe.ts';
+import { checkSize, reconnectSettings } from './socket-settings.ts';
 
 /** How long one blocking send waits before the queue checks for withdrawn messages again. */
 const blockedSendSlice = 50;
@@ -20,8 +22,11 @@ interface Queued {
 /** Settings of a {@link DealerChannel}. */
 export interface DealerChannelOptions {
   readonly endpoint: string;
-  readonly timeout: number;
+  /** Milliseconds the server may stay silent while messages await an answer. */
+  readonly silenceTimeout: number;
   readonly linger: number;
+  readonly maxMessageSize: number;
+  readonly reconnect: Required<ReconnectOptions> | undefined;
 }
 
 /**
@@ -45,12 +50,18 @@ export class DealerChannel {
     this.#options = options;
     // sendTimeout 0: a send either queues at once or fails with EAGAIN, never parks inside zeromq;
     // the JavaScript queue below does the waiting, where it can be withdrawn.
-    this.#socket = new Dealer({ linger: options.linger, sendTimeout: 0 });
+    // No ZeroMQ maxMessageSize: a frame over it is a protocol error after which ZeroMQ never
+    // reconnects. Replies are measured here instead.
+    this.#socket = new Dealer({
+      linger: options.linger,
+      sendTimeout: 0,
+      ...reconnectSettings(options.reconnect),
+    });
     try {
       this.#socket.connect(options.endpoint);
     } catch (error) {
       this.#socket.close();
-      throw new TransportError(`Cannot connect to ${options.endpoint}: ${describe(error)}`, {
+      throw new TransportError(`Cannot connect to ${options.endpoint}: ${describeError(error)}`, {
         cause: error,
       });
     }
@@ -59,6 +70,8 @@ export class DealerChannel {
   send(message: Message, signal: AbortSignal | undefined): Promise<undefined> {
     if (this.#closed) return Promise.reject(new TransportError('The ZeroMQ transport is closed'));
     if (signal?.aborted) return Promise.reject(signal.reason as Error);
+    const tooLarge = checkSize(message, this.#options.maxMessageSize);
+    if (tooLarge !== undefined) return Promise.reject(tooLarge);
     this.#armWatchdog();
     if (this.#pumping) return this.#enqueue(message, signal);
     // Straight to the socket. Asking first whether it can take the message costs a system call;
@@ -187,8 +200,19 @@ export class DealerChannel {
       const body = frames[frames.length - 1];
       // An empty body answers a notification of a REQ-style peer: never a reply to a call.
       if (body === undefined || body.length === 0) continue;
+      if (body.length > this.#options.maxMessageSize) {
+        this.#refuse(body.length);
+        continue;
+      }
       for (const listener of this.#listeners) listener.onMessage(body);
     }
+  }
+
+  // A reply over the limit cannot be told apart from the others without reading it, so, as a
+  // WebSocket closed for a message too big would, every pending call fails; the socket stays.
+  #refuse(size: number): void {
+    const error = tooLargeError(size, this.#options.maxMessageSize);
+    for (const listener of this.#listeners) listener.onClose(error);
   }
 
   // A method, not the field, where an await may have changed it since the last look.
@@ -209,13 +233,13 @@ export class DealerChannel {
     for (const item of items) if (!item.settled) item.reject(error);
   }
 
-  // ZeroMQ reports no dead server: a server that sends nothing at all for `timeout` ms after a
-  // message went out is treated as a lost connection.
+  // ZeroMQ reports no dead server: a server that sends nothing at all for `silenceTimeout` ms after
+  // a message went out is treated as a lost connection. One timer per socket, none per call.
   #armWatchdog(): void {
     if (this.#unansweredSince !== undefined) return;
     this.#unansweredSince = performance.now();
-    if (this.#watchdog === undefined && Number.isFinite(this.#options.timeout)) {
-      this.#schedule(this.#options.timeout);
+    if (this.#watchdog === undefined && Number.isFinite(this.#options.silenceTimeout)) {
+      this.#schedule(this.#options.silenceTimeout);
     }
   }
 
@@ -224,13 +248,13 @@ export class DealerChannel {
       this.#watchdog = undefined;
       if (this.#unansweredSince === undefined || this.#closed) return;
       const silent = performance.now() - this.#unansweredSince;
-      if (silent < this.#options.timeout) {
-        this.#schedule(this.#options.timeout - silent);
+      if (silent < this.#options.silenceTimeout) {
+        this.#schedule(this.#options.silenceTimeout - silent);
         return;
       }
       this.#lost(
         new RpcTimeoutError(
-          `No reply from ${this.#options.endpoint} within ${this.#options.timeout} ms`,
+          `No reply from ${this.#options.endpoint} within ${this.#options.silenceTimeout} ms`,
         ),
       );
     }, delay);
@@ -264,5 +288,5 @@ function isEagain(error: unknown): boolean {
 }
 
 function sendError(error: unknown): TransportError {
-  return new TransportError(`ZeroMQ send failed: ${describe(error)}`, { cause: error });
+  return new TransportError(`ZeroMQ send failed: ${describeError(error)}`, { cause: error });
 }

@@ -1,13 +1,15 @@
-import { RpcTimeoutError, TransportError, type Message } from '@tinyrpc/core';
+import { TransportError, type Message, type ReconnectOptions } from '@tinyrpc/core';
+import { describeError, tooLargeError } from '@tinyrpc/core/transport';
 import { Request } from 'zeromq';
-import { describe } from './describe.ts';
+import { checkSize, reconnectSettings } from './socket-settings.ts';
 
 /** Settings of a {@link ReqChannel}. */
 export interface ReqChannelOptions {
   readonly endpoint: string;
-  readonly timeout: number;
   readonly notificationWait: number;
   readonly linger: number;
+  readonly maxMessageSize: number;
+  readonly reconnect: Required<ReconnectOptions> | undefined;
 }
 
 interface Job {
@@ -29,7 +31,8 @@ const timedOut: Outcome = { kind: 'timeout' };
 
 /**
  * A REQ socket used strictly: one exchange at a time, the rest queued. A socket whose reply never
- * came (timeout, abort) is closed and replaced, so the next exchange starts clean.
+ * came (the call's signal aborted: a timeout, a caller giving up) is closed and replaced, so the
+ * next exchange starts clean. It keeps no clock of its own but `notificationWait`.
  */
 export class ReqChannel {
   readonly #options: ReqChannelOptions;
@@ -49,6 +52,8 @@ export class ReqChannel {
   send(message: Message, expectReply: boolean, signal?: AbortSignal): Promise<Message | undefined> {
     if (this.#closed) return Promise.reject(new TransportError('The ZeroMQ transport is closed'));
     if (signal?.aborted) return Promise.reject(signal.reason as Error);
+    const tooLarge = checkSize(message, this.#options.maxMessageSize);
+    if (tooLarge !== undefined) return Promise.reject(tooLarge);
     return new Promise((resolve, reject) => {
       const job: Job = { message, expectReply, signal, resolve, reject, settled: false };
       if (signal !== undefined) {
@@ -113,7 +118,7 @@ export class ReqChannel {
       settle(
         job,
         undefined,
-        failure(this.#isClosed(), `ZeroMQ send failed: ${describe(error)}`, error),
+        failure(this.#isClosed(), `ZeroMQ send failed: ${describeError(error)}`, error),
       );
       return;
     }
@@ -124,26 +129,24 @@ export class ReqChannel {
       settle(job, undefined);
       return;
     }
-    const outcome = await this.#receive(socket, this.#options.timeout, job.signal);
+    const outcome = await this.#receive(socket, Infinity, job.signal);
     if (outcome.kind === 'reply') {
-      settle(job, outcome.body);
-    } else if (outcome.kind === 'timeout') {
-      // Closing with linger 0 drops the request too if it never left: a call reported as failed
-      // must not run later.
-      this.#replace(0);
-      settle(
-        job,
-        undefined,
-        this.#isClosed()
-          ? new TransportError('The ZeroMQ transport is closed')
-          : new RpcTimeoutError(
-              `No reply from ${this.#options.endpoint} within ${this.#options.timeout} ms`,
-            ),
-      );
-    } else {
-      this.#replace(0);
-      settle(job, undefined, outcome.reason);
+      const limit = this.#options.maxMessageSize;
+      if (outcome.body.length > limit)
+        settle(job, undefined, tooLargeError(outcome.body.length, limit));
+      else settle(job, outcome.body);
+      return;
     }
+    // Closing with linger 0 drops the request too if it never left: a call reported as failed
+    // must not run later. (A receive ends without a reply only when the socket was closed.)
+    this.#replace(0);
+    settle(
+      job,
+      undefined,
+      outcome.kind === 'aborted'
+        ? outcome.reason
+        : failure(this.#isClosed(), 'ZeroMQ receive failed', undefined),
+    );
   }
 
   // Waits a little for the answer a notification is owed (this library's server sends an empty
@@ -197,14 +200,20 @@ export class ReqChannel {
 
   #current(): Request {
     if (this.#socket !== undefined) return this.#socket;
-    const socket = new Request({ linger: this.#options.linger });
+    const socket = new Request({
+      linger: this.#options.linger,
+      ...reconnectSettings(this.#options.reconnect),
+    });
     try {
       socket.connect(this.#options.endpoint);
     } catch (error) {
       socket.close();
-      throw new TransportError(`Cannot connect to ${this.#options.endpoint}: ${describe(error)}`, {
-        cause: error,
-      });
+      throw new TransportError(
+        `Cannot connect to ${this.#options.endpoint}: ${describeError(error)}`,
+        {
+          cause: error,
+        },
+      );
     }
     this.#socket = socket;
     return socket;

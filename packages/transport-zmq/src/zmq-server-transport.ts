@@ -1,14 +1,18 @@
 import {
+  InvalidRequestError,
+  ServerError,
   serverTransportBrand,
   setBrand,
   TransportError,
+  type ErrorHandler,
+  type ListenOptions,
   type Message,
   type MessageHandler,
   type ServerTransport,
   type TransportContext,
 } from '@tinyrpc/core';
+import { defaultLimits, describeError, InFlight, tooLargeError } from '@tinyrpc/core/transport';
 import { Router } from 'zeromq';
-import { describe } from './describe.ts';
 
 /** Options of {@link ZmqServerTransport}: an `endpoint` to bind, or a `socket` of your own. */
 export interface ZmqServerTransportOptions {
@@ -28,10 +32,19 @@ export interface ZmqServerTransportOptions {
    */
   readonly linger?: number;
   /**
-   * The largest frame in bytes that peers may send (ZeroMQ's `maxMessageSize`); a peer sending a
-   * larger one is disconnected by ZeroMQ. Default 16 MiB; only for sockets the transport creates.
+   * The largest request body in bytes. Default 1 MiB (`defaultLimits`). A larger one is answered
+   * with the protocol's error response (-32600, naming the limit) in the request's envelope. On a
+   * socket the transport creates, ZeroMQ itself disconnects a peer whose frame exceeds
+   * four times this, so no peer can make the server hold frames of any size.
    */
   readonly maxMessageSize?: number;
+  /**
+   * Calls running at once per peer (routing id). Default 1000. A ROUTER cannot stop reading one
+   * peer, so a request past the limit is answered at once with a busy error (-32000) instead.
+   */
+  readonly maxInFlight?: number;
+  /** Receives what has no caller to go to: a handler that rejected, a failing receive. */
+  readonly onError?: ErrorHandler;
 }
 
 /** What a {@link ZmqServerTransport} tells a handler about a message. */
@@ -41,14 +54,28 @@ export interface ZmqTransportContext extends TransportContext {
   readonly peerId: string;
 }
 
+/**
+ * How many times `maxMessageSize` a frame may be before ZeroMQ disconnects its peer (on sockets the
+ * transport creates): between the two, the peer gets an error reply it can read.
+ */
+const hardLimitFactor = 4;
+
 /** Default of {@link ZmqServerTransportOptions.linger}. */
 const defaultLinger = 1000;
-/** Default of {@link ZmqServerTransportOptions.maxMessageSize}. */
-const defaultMaxMessageSize = 16 * 1024 * 1024;
 const emptyFrame = new Uint8Array(0);
 const ignore = (): void => undefined;
 
 type State = 'idle' | 'listening' | 'closing' | 'closed';
+
+/** A peer seen lately: its context is made once and shared by its calls. */
+interface Peer {
+  readonly routingId: Buffer;
+  readonly context: ZmqTransportContext;
+  running: number;
+}
+
+/** Idle peers kept for their next call; past this many, the idle ones are forgotten. */
+const idlePeersKept = 1024;
 
 /**
  * A ZeroMQ server transport on a ROUTER socket: answers REQ and DEALER peers alike, handling many
@@ -65,24 +92,42 @@ export class ZmqServerTransport implements ServerTransport {
   readonly socket: Router;
   readonly #bindTo: string | undefined;
   readonly #linger: number | undefined;
+  readonly #maxMessageSize: number;
+  readonly #maxInFlight: number;
+  readonly #onError: ErrorHandler | undefined;
+  readonly #inFlight = new InFlight();
+  /**
+   * Peers by routing id in hexadecimal: those with calls running, and up to {@link idlePeersKept}
+   * others. A peer's calls often all finish between two reads, so dropping it at once would make
+   * its state again for each read.
+   */
+  readonly #peers = new Map<string, Peer>();
+  /** The peer of the last request: most reads bring several requests of one peer. */
+  #lastPeer: Peer | undefined;
   #state: State = 'idle';
   #boundEndpoint: string | undefined;
-  #inFlight = 0;
-  #drained: (() => void) | undefined;
   #loop: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
+  #errorReply: ListenOptions['errorReply'];
 
   constructor(options: ZmqServerTransportOptions) {
     if ((options.endpoint === undefined) === (options.socket === undefined)) {
       throw new TypeError('ZmqServerTransport needs exactly one of `endpoint` and `socket`');
     }
+    this.#maxMessageSize = positive(
+      options.maxMessageSize,
+      defaultLimits.maxMessageSize,
+      'maxMessageSize',
+    );
+    this.#maxInFlight = positive(options.maxInFlight, defaultLimits.maxInFlight, 'maxInFlight');
+    this.#onError = options.onError;
     this.#bindTo = options.endpoint;
     this.#linger = options.linger;
     this.socket =
       options.socket ??
       new Router({
         linger: options.linger ?? defaultLinger,
-        maxMessageSize: options.maxMessageSize ?? defaultMaxMessageSize,
+        maxMessageSize: hardLimit(this.#maxMessageSize),
       });
     // A ROUTER never blocks on send (it drops what it cannot route). Timeout 0 keeps every send on
     // zeromq's synchronous path, so concurrent replies never meet its one-send-at-a-time EBUSY.
@@ -100,16 +145,17 @@ export class ZmqServerTransport implements ServerTransport {
   }
 
   /** Binds (when given an endpoint) and starts receiving; resolves once requests are accepted. */
-  async listen(handler: MessageHandler): Promise<void> {
+  async listen(handler: MessageHandler, options: ListenOptions = {}): Promise<void> {
     if (this.#state !== 'idle') throw new TransportError(`This transport is ${this.#state}`);
     this.#state = 'listening';
+    this.#errorReply = options.errorReply;
     if (this.#bindTo !== undefined) {
       try {
         await this.socket.bind(this.#bindTo);
       } catch (error) {
         this.#state = 'closed';
         this.socket.close();
-        throw new TransportError(`Cannot bind ${this.#bindTo}: ${describe(error)}`, {
+        throw new TransportError(`Cannot bind ${this.#bindTo}: ${describeError(error)}`, {
           cause: error,
         });
       }
@@ -129,11 +175,7 @@ export class ZmqServerTransport implements ServerTransport {
 
   async #close(): Promise<void> {
     this.#state = 'closing';
-    if (this.#inFlight > 0) {
-      await new Promise<void>((resolve) => {
-        this.#drained = resolve;
-      });
-    }
+    await this.#inFlight.drain();
     // The socket may have been closed under the transport already.
     if (!this.socket.closed) {
       if (this.#linger !== undefined) this.socket.linger = this.#linger;
@@ -150,9 +192,10 @@ export class ZmqServerTransport implements ServerTransport {
       let frames: Buffer[];
       try {
         frames = await socket.receive();
-      } catch {
+      } catch (error) {
         if (socket.closed) return;
         // Not expected from a ROUTER; pause so a persistent failure cannot spin.
+        this.#onError?.(error);
         await new Promise((resolve) => setTimeout(resolve, 10));
         continue;
       }
@@ -168,28 +211,79 @@ export class ZmqServerTransport implements ServerTransport {
     // An empty delimiter before the body: a REQ peer, which must get an answer to every message.
     const answerAlways = last >= 2 && (frames[last - 1] as Buffer).length === 0;
     if (body.length === 0 && !answerAlways) return;
-    const context: ZmqTransportContext = {
-      transport: 'zmq',
-      peerId: (frames[0] as Buffer).toString('hex'),
-    };
+    if (body.length > this.#maxMessageSize) {
+      const error = tooLargeError(body.length, this.#maxMessageSize);
+      this.#refuse(frames, new InvalidRequestError(error.message), answerAlways);
+      return;
+    }
+    const peer = this.#peer(frames[0] as Buffer);
+    if (peer.running >= this.#maxInFlight) {
+      this.#refuse(frames, this.#busy(), answerAlways);
+      return;
+    }
     let answer: Promise<Message | undefined>;
     try {
-      answer = handler(body, context);
+      answer = handler(body, peer.context);
     } catch (error) {
       answer = Promise.reject(error);
     }
-    this.#inFlight++;
+    peer.running++;
+    this.#inFlight.start();
     answer.then(
       (reply) => {
         if (reply !== undefined || answerAlways) this.#reply(frames, reply ?? emptyFrame);
-        this.#settled();
+        this.#finished(peer);
       },
-      () => {
+      (error: unknown) => {
+        this.#onError?.(error);
         // No reply can be made; a REQ peer still gets its empty frame so that it is not stuck.
         if (answerAlways) this.#reply(frames, emptyFrame);
-        this.#settled();
+        this.#finished(peer);
       },
     );
+  }
+
+  // The state of the peer with this routing id, made when its first call in a while arrives.
+  #peer(routingId: Buffer): Peer {
+    const last = this.#lastPeer;
+    if (last !== undefined && last.routingId.equals(routingId)) return last;
+    const peerId = routingId.toString('hex');
+    let peer = this.#peers.get(peerId);
+    if (peer === undefined) {
+      if (this.#peers.size >= idlePeersKept) this.#forgetIdlePeers();
+      peer = { routingId, context: { transport: 'zmq', peerId }, running: 0 };
+      this.#peers.set(peerId, peer);
+    }
+    this.#lastPeer = peer;
+    return peer;
+  }
+
+  #forgetIdlePeers(): void {
+    for (const [peerId, peer] of this.#peers) if (peer.running === 0) this.#peers.delete(peerId);
+    this.#lastPeer = undefined;
+  }
+
+  #finished(peer: Peer): void {
+    peer.running--;
+    this.#inFlight.finish();
+  }
+
+  #busy(): ServerError {
+    return new ServerError(
+      `Server busy: this peer already has ${String(this.#maxInFlight)} calls running (maxInFlight)`,
+    );
+  }
+
+  // Answers a message the transport would not hand to its handler, in the message's envelope:
+  // the protocol's error reply, or an empty frame for a REQ peer when the protocol has none.
+  #refuse(frames: Buffer[], error: InvalidRequestError | ServerError, answerAlways: boolean): void {
+    let reply: Message | undefined;
+    try {
+      reply = this.#errorReply?.(error);
+    } catch (failure) {
+      this.#onError?.(failure);
+    }
+    if (reply !== undefined || answerAlways) this.#reply(frames, reply ?? emptyFrame);
   }
 
   // The reply goes back with the request's envelope: its frames with the body replaced. With
@@ -203,8 +297,15 @@ export class ZmqServerTransport implements ServerTransport {
       // The socket was closed under the transport: nothing can be answered any more.
     }
   }
+}
 
-  #settled(): void {
-    if (--this.#inFlight === 0) this.#drained?.();
-  }
+/** ZeroMQ's own frame limit for a socket the transport creates: past it a peer is disconnected. */
+function hardLimit(maxMessageSize: number): number {
+  return Math.min(maxMessageSize * hardLimitFactor, Number.MAX_SAFE_INTEGER);
+}
+
+function positive(value: number | undefined, fallback: number, name: string): number {
+  const chosen = value ?? fallback;
+  if (!(chosen >= 1)) throw new RangeError(`ZmqServerTransport: ${name} must be at least 1`);
+  return chosen;
 }

@@ -28,6 +28,10 @@ async function rawRouter(): Promise<{ socket: Router; endpoint: string }> {
   return { socket, endpoint: socket.lastEndpoint as string };
 }
 
+/** The test methods and `text(n)`, whose reply is `n` letters long. */
+const textDispatcher = (): RpcDispatcher =>
+  testDispatcher().add('text', (length: number) => 'z'.repeat(length));
+
 describe('ZmqClientTransport, DEALER mode', () => {
   it('is a branded multiplexed transport', () => {
     const transport = new ZmqClientTransport('tcp://127.0.0.1:1');
@@ -71,8 +75,8 @@ describe('ZmqClientTransport, DEALER mode', () => {
     await expect(client.call('missing')).rejects.toMatchObject({ code: -32601 });
   });
 
-  it('fails pending calls after `timeout` ms when nobody binds the endpoint', async () => {
-    const { client, transport } = connect(await unboundEndpoint(), { timeout: 300 });
+  it('fails pending calls after `silenceTimeout` ms when nobody binds the endpoint', async () => {
+    const { client, transport } = connect(await unboundEndpoint(), { silenceTimeout: 300 });
     const started = performance.now();
     const results = await Promise.allSettled([
       client.call('add', [1, 2]),
@@ -103,7 +107,7 @@ describe('ZmqClientTransport, DEALER mode', () => {
 
   it('fails pending calls at once with TransportError when the connection drops', async () => {
     const { endpoint, transport: serverTransport } = await startServer();
-    const { client } = connect(endpoint, { timeout: 30_000 });
+    const { client } = connect(endpoint, { silenceTimeout: 30_000 });
     expect(await client.call('add', [1, 1])).toBe(2);
     const pending = client.call('sleep', [1500, 'never']);
     await delay(50);
@@ -171,6 +175,66 @@ describe('ZmqClientTransport, DEALER mode', () => {
     await transport.close();
   });
 
+  it('refuses a request over maxMessageSize at once, naming the limit', async () => {
+    const { endpoint } = await startServer();
+    const { client } = connect(endpoint, { maxMessageSize: 1000 });
+    await expect(client.call('echo', ['x'.repeat(2000)])).rejects.toSatisfy(
+      (e) =>
+        TransportError.is(e) && /over the limit of 1000 bytes \(maxMessageSize\)/.test(e.message),
+    );
+    expect(client.pendingCount).toBe(0);
+    expect(await client.call('echo', ['x'.repeat(500)])).toHaveLength(500);
+  });
+
+  it('fails pending calls with a TransportError naming the limit when a reply is over maxMessageSize', async () => {
+    const { endpoint } = await startServer(textDispatcher());
+    const { client } = connect(endpoint, { maxMessageSize: 1000 }, { timeout: 1000 });
+    const started = performance.now();
+    await expect(client.call('text', [2000])).rejects.toSatisfy(
+      (e) =>
+        TransportError.is(e) && /over the limit of 1000 bytes \(maxMessageSize\)/.test(e.message),
+    );
+    expect(performance.now() - started).toBeLessThan(2000);
+    expect(client.pendingCount).toBe(0);
+    // The connection stays: replies that fit get through.
+    expect(await client.call('add', [1, 2])).toBe(3);
+  });
+
+  it('takes the one ReconnectOptions and reports no default timeout of its own', () => {
+    const transport = new ZmqClientTransport('tcp://127.0.0.1:1', {
+      reconnect: { initialDelay: 50, maxDelay: 400 },
+    });
+    defer(() => transport.close());
+    expect(transport.defaultTimeout).toBeUndefined();
+    expect(() => new ZmqClientTransport('tcp://127.0.0.1:1', { reconnect: { jitter: 2 } })).toThrow(
+      RangeError,
+    );
+    expect(() => new ZmqClientTransport('tcp://127.0.0.1:1', { maxMessageSize: 0 })).toThrow(
+      /maxMessageSize/,
+    );
+  });
+
+  it('with reconnect: false, stays disconnected after the connection drops', async () => {
+    const first = await startServer();
+    const { client } = connect(
+      first.endpoint,
+      { reconnect: false, silenceTimeout: 500 },
+      { timeout: 3000 },
+    );
+    expect(await client.call('add', [1, 1])).toBe(2);
+    await first.server.close();
+    const again = new RpcServer(
+      new ZmqServerTransport({ endpoint: first.endpoint }),
+      new JsonRpcProtocol(),
+      testDispatcher(),
+    );
+    await again.serve();
+    defer(() => again.close());
+    await delay(300);
+    // Nothing reconnected: the call is never answered and the silence check ends it.
+    await expect(client.call('add', [2, 2])).rejects.toBeInstanceOf(RpcTimeoutError);
+  });
+
   it('rejects an endpoint ZeroMQ cannot parse', () => {
     expect(() => new ZmqClientTransport('nonsense')).toThrow(TransportError);
     expect(() => new ZmqClientTransport('nonsense', { mode: 'req' })).toThrow(TransportError);
@@ -207,7 +271,7 @@ describe('ZmqClientTransport, REQ mode', () => {
 
   it('replaces a socket whose reply never came, so the next call works', async () => {
     const { socket, endpoint } = await rawRouter();
-    const { client } = connect(endpoint, { mode: 'req', timeout: 300 });
+    const { client } = connect(endpoint, { mode: 'req', defaultTimeout: 300 });
     const first = client.call('add', [1, 2]);
     // The first request is answered only after its call timed out, the second at once.
     const [identity1, , body1] = (await socket.receive()) as [Buffer, Buffer, Buffer];
@@ -240,7 +304,10 @@ describe('ZmqClientTransport, REQ mode', () => {
   });
 
   it('times out cleanly against an endpoint nobody binds, every time', async () => {
-    const { client, transport } = connect(await unboundEndpoint(), { mode: 'req', timeout: 200 });
+    const { client, transport } = connect(await unboundEndpoint(), {
+      mode: 'req',
+      defaultTimeout: 200,
+    });
     const started = performance.now();
     await expect(client.call('add', [1, 2])).rejects.toBeInstanceOf(RpcTimeoutError);
     await expect(client.call('add', [1, 2])).rejects.toBeInstanceOf(RpcTimeoutError);
@@ -280,6 +347,20 @@ describe('ZmqClientTransport, REQ mode', () => {
     expect(await call).toBe(3);
   });
 
+  it('suggests a 30 s default timeout, and fails a reply over maxMessageSize', async () => {
+    const { endpoint } = await startServer(textDispatcher());
+    const { client, transport } = connect(endpoint, { mode: 'req', maxMessageSize: 1000 });
+    expect(transport.defaultTimeout).toBe(30_000);
+    await expect(client.call('text', [2000])).rejects.toSatisfy(
+      (e) =>
+        TransportError.is(e) && /over the limit of 1000 bytes \(maxMessageSize\)/.test(e.message),
+    );
+    await expect(client.call('echo', ['x'.repeat(2000)])).rejects.toSatisfy(
+      (e) => TransportError.is(e) && /maxMessageSize/.test(e.message),
+    );
+    expect(await client.call('add', [1, 2])).toBe(3);
+  });
+
   it('close() fails the running and the queued calls with TransportError', async () => {
     const { endpoint } = await startServer();
     const { client, transport } = connect(endpoint, { mode: 'req' });
@@ -299,7 +380,7 @@ describe('ZmqClientTransport and a restarted server', () => {
     async (mode) => {
       const first = await startServer();
       const endpoint = first.endpoint;
-      const { client } = connect(endpoint, { mode, timeout: 1000 }, { timeout: 1000 });
+      const { client } = connect(endpoint, { mode, silenceTimeout: 1000 }, { timeout: 1000 });
       const outcomes: string[] = [];
       const state = { restarted: false };
       let afterRestart = 0;

@@ -248,14 +248,103 @@ describe('ZmqServerTransport with malformed input', () => {
     expect(reply).toMatchObject({ id: null, error: { code: -32700 } });
   });
 
-  it('disconnects a peer that sends a frame over maxMessageSize and serves the others', async () => {
+  it('answers a message over maxMessageSize with an error in its envelope and serves the others', async () => {
     const { endpoint } = await startServer(testDispatcher(), { maxMessageSize: 1024 });
     const big = dealer(endpoint);
-    await big.send(request('echo', ['x'.repeat(4096)], 1));
-    expect(await receiveWithin(big, 300)).toBeUndefined();
+    await big.send(['hop', request('echo', ['x'.repeat(2000)], 1)]);
+    const reply = await receiveWithin(big, 2000);
+    expect(reply?.[0]).toBe('hop');
+    expect(parse(reply?.[1])).toMatchObject({
+      id: null,
+      error: {
+        code: -32600,
+        message: expect.stringMatching(
+          /over the limit of 1024 bytes \(maxMessageSize\)/,
+        ) as unknown,
+      },
+    });
+    // A REQ peer gets the same answer, so it is not stuck.
+    const strict = req(endpoint);
+    await strict.send(request('echo', ['x'.repeat(2000)], 2));
+    expect(parse((await receiveWithin(strict, 2000))?.[0])).toMatchObject({
+      error: { code: -32600 },
+    });
+    // The same peers go on being served.
+    await big.send(request('echo', ['x'.repeat(100)], 3));
+    expect(parse((await receiveWithin(big, 2000))?.[0])).toMatchObject({ id: 3 });
+    await strict.send(request('add', [1, 2], 4));
+    expect(parse((await receiveWithin(strict, 2000))?.[0])).toMatchObject({ id: 4, result: 3 });
+  });
+
+  it('lets ZeroMQ disconnect a peer whose frame is over four times maxMessageSize', async () => {
+    const { endpoint } = await startServer(testDispatcher(), { maxMessageSize: 1024 });
+    const huge = dealer(endpoint);
+    await huge.send(request('echo', ['x'.repeat(5000)], 1));
+    expect(await receiveWithin(huge, 300)).toBeUndefined();
     const small = dealer(endpoint);
     await small.send(request('echo', ['x'.repeat(100)], 2));
     expect(parse((await receiveWithin(small, 2000))?.[0])).toMatchObject({ id: 2 });
+  });
+
+  it('answers calls past maxInFlight per peer with a busy error, and serves other peers', async () => {
+    const limit = 5;
+    const errors: unknown[] = [];
+    const { endpoint } = await startServer(testDispatcher(), {
+      maxInFlight: limit,
+      onError: (error) => errors.push(error),
+    });
+    const flood = dealer(endpoint);
+    // 50 slow calls at once: 5 run, 45 are answered busy at once.
+    for (let id = 1; id <= 50; id++) await flood.send(request('sleep', [300, id], id));
+    const busy: Record<string, unknown>[] = [];
+    while (busy.length < 45) {
+      const reply = parse((await receiveWithin(flood, 2000))?.[0]);
+      busy.push(reply);
+    }
+    for (const reply of busy) {
+      expect(reply).toMatchObject({
+        id: null,
+        error: {
+          code: -32000,
+          message: expect.stringMatching(/maxInFlight/) as unknown,
+        },
+      });
+    }
+    // Another peer is not held back by the first one's flood.
+    const other = dealer(endpoint);
+    await other.send(request('add', [1, 2], 99));
+    expect(parse((await receiveWithin(other, 1000))?.[0])).toMatchObject({ id: 99, result: 3 });
+    // The five running calls are answered; then the flooding peer may call again.
+    const results = [];
+    for (let i = 0; i < limit; i++) results.push(parse((await receiveWithin(flood, 2000))?.[0]));
+    expect(results.map((r) => r['result']).sort()).toEqual([1, 2, 3, 4, 5]);
+    await flood.send(request('add', [2, 2], 100));
+    expect(parse((await receiveWithin(flood, 2000))?.[0])).toMatchObject({ id: 100, result: 4 });
+    expect(errors).toEqual([]);
+  });
+
+  it('reports a handler that rejects to onError and still answers a REQ peer', async () => {
+    const errors: unknown[] = [];
+    const transport = new ZmqServerTransport({
+      endpoint: 'tcp://127.0.0.1:0',
+      onError: (error) => errors.push(error),
+    });
+    await transport.listen(() => Promise.reject(new Error('broken handler')));
+    defer(() => transport.close());
+    const socket = req(transport.endpoint as string);
+    await socket.send(request('add', [1, 2], 1));
+    expect(await receiveWithin(socket, 2000)).toEqual(['']);
+    expect(errors).toHaveLength(1);
+    expect((errors[0] as Error).message).toBe('broken handler');
+  });
+
+  it('rejects limits below 1', () => {
+    expect(() => new ZmqServerTransport({ endpoint: 'tcp://127.0.0.1:0', maxInFlight: 0 })).toThrow(
+      /maxInFlight/,
+    );
+    expect(
+      () => new ZmqServerTransport({ endpoint: 'tcp://127.0.0.1:0', maxMessageSize: 0 }),
+    ).toThrow(/maxMessageSize/);
   });
 
   it('answers any frames a DEALER sends with their own envelope, or ignores a probe', async () => {

@@ -90,7 +90,7 @@ const tinyrpc = (servers: number, confirmReplies = false): Contender => ({
     const running: RpcServer[] = [];
     for (let i = 0; i < servers; i++) {
       const server = new RpcServer(
-        new RabbitMqServerTransport({ url, queue, prefetch, confirmReplies }),
+        new RabbitMqServerTransport({ url, queue, maxInFlight: prefetch, confirmReplies }),
         new JsonRpcProtocol(),
         dispatcher,
       );

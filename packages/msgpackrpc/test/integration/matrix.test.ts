@@ -183,7 +183,7 @@ const transports: TransportRow[] = [
       return serve(
         protocol,
         server,
-        () => new ZmqClientTransport(zmqEndpoint(server), { timeout: callTimeout }),
+        () => new ZmqClientTransport(zmqEndpoint(server), { silenceTimeout: callTimeout }),
       );
     },
   },
@@ -195,7 +195,8 @@ const transports: TransportRow[] = [
       return serve(
         protocol,
         server,
-        () => new ZmqClientTransport(zmqEndpoint(server), { mode: 'req', timeout: callTimeout }),
+        () =>
+          new ZmqClientTransport(zmqEndpoint(server), { mode: 'req', defaultTimeout: callTimeout }),
       );
     },
   },
@@ -252,7 +253,7 @@ const transports: TransportRow[] = [
         protocol,
         // autoDelete: the broker deletes the queue once the server's consumer is cancelled (close).
         new RabbitMqServerTransport({ url, queue, queueOptions: { autoDelete: true } }),
-        () => new RabbitMqClientTransport({ url, routingKey: queue, timeout: callTimeout }),
+        () => new RabbitMqClientTransport({ url, routingKey: queue, defaultTimeout: callTimeout }),
       );
     },
   },

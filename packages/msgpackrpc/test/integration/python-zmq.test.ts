@@ -33,7 +33,6 @@ describe.skipIf(!available)('MessagePack-RPC over ZeroMQ with a Python tinyrpc 1
       const [, port] = await python.waitFor(/READY (\d+)/);
       const transport = new ZmqClientTransport(`tcp://127.0.0.1:${port!}`, {
         mode,
-        timeout: 5000,
         notificationWait: 200,
       });
       const client = new RpcClient(new MsgpackRpcProtocol(), transport, { timeout: 5000 });

@@ -93,6 +93,49 @@ describe.runIf(available)('Python tinyrpc client -> HttpServerTransport', () => 
   });
 });
 
+// Python's client sending a call over the server's maxMessageSize: the 413's body is a JSON-RPC
+// error response, so Python reads an RPC error (before: a text body it could not parse).
+const pythonOverSize = `
+import json, sys
+from tinyrpc import RPCClient
+from tinyrpc.exc import RPCError
+from tinyrpc.protocols.jsonrpc import JSONRPCProtocol
+from tinyrpc.transports.http import HttpPostClientTransport
+
+client = RPCClient(JSONRPCProtocol(), HttpPostClientTransport(sys.argv[1]))
+out = {}
+try:
+    client.call('reverse_string', ['x' * 500], None)
+except RPCError as e:
+    out['error_text'] = str(e)
+except Exception as e:
+    out['other'] = '%s: %s' % (type(e).__name__, e)
+out['after'] = client.call('add', [20, 22], None)
+print('RESULT ' + json.dumps(out), flush=True)
+`;
+
+describe.runIf(available)(
+  'Python tinyrpc client -> HttpServerTransport, over maxMessageSize',
+  () => {
+    test('reads the 413 as an RPC error naming the limit, and the next call is served', async () => {
+      const { url, server } = await startServer({ maxMessageSize: 200 });
+      const peer = startPython(pythonOverSize, [url]);
+      try {
+        const [, line] = await peer.waitFor(/RESULT (.*)/, 15_000);
+        expect(JSON.parse(line as string)).toEqual({
+          error_text: expect.stringMatching(
+            /^Error calling remote procedure: A message of 5\d\d bytes is over the limit of 200 bytes \(maxMessageSize\)$/,
+          ),
+          after: 42,
+        });
+      } finally {
+        await peer.stop();
+        await server.close();
+      }
+    });
+  },
+);
+
 describe.runIf(available)('HttpClientTransport -> Python tinyrpc WsgiServerTransport', () => {
   let peer: PythonPeer;
   let url: string;

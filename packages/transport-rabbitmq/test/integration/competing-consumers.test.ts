@@ -74,7 +74,11 @@ describe.skipIf(!available)('competing server processes', () => {
         startServerProcess(queue, 8, confirm),
         startServerProcess(queue, 8, confirm),
       ]);
-      const transport = new RabbitMqClientTransport({ url, routingKey: queue, timeout: 15_000 });
+      const transport = new RabbitMqClientTransport({
+        url,
+        routingKey: queue,
+        defaultTimeout: 15_000,
+      });
       const client = new RpcClient(new JsonRpcProtocol(), transport);
       clients.push(client);
       // 600 calls of 20 ms over 2 × 8 slots: about 0.75 s of work, so the kill lands early in it even
@@ -124,7 +128,7 @@ describe.skipIf(!available)('competing server processes', () => {
     const server = await startServerProcess(queue, 8);
     const client = new RpcClient(
       new JsonRpcProtocol(),
-      new RabbitMqClientTransport({ url, routingKey: queue, timeout: 10_000 }),
+      new RabbitMqClientTransport({ url, routingKey: queue, defaultTimeout: 10_000 }),
     );
     clients.push(client);
     const calls = Array.from({ length: 8 }, (_, id) => client.call<Answer>('work', [id, 200]));

@@ -68,7 +68,7 @@ describe.skipIf(!python)('Python tinyrpc over pika', () => {
         url,
         routingKey: queue,
         replyTo,
-        timeout: 10_000,
+        defaultTimeout: 10_000,
       });
       const client = new RpcClient(new JsonRpcProtocol(), transport);
       cleanups.push(() => client.close());

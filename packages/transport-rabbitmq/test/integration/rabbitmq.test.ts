@@ -89,12 +89,23 @@ describe('options', () => {
     expect(() => new RabbitMqServerTransport({ queue: 'q' })).toThrow(TypeError);
     expect(() => new RabbitMqClientTransport({ routingKey: 'q' })).toThrow(TypeError);
     expect(() => new RabbitMqServerTransport({ url, queue: '' })).toThrow(/queue/);
-    expect(() => new RabbitMqServerTransport({ url, queue: 'q', prefetch: 0 })).toThrow(/prefetch/);
-    for (const timeout of [-1, 0, Number.NaN, Infinity, 2 ** 31]) {
-      expect(() => new RabbitMqClientTransport({ url, routingKey: 'q', timeout })).toThrow(
-        /timeout/,
+    expect(() => new RabbitMqServerTransport({ url, queue: 'q', maxInFlight: 0 })).toThrow(
+      /maxInFlight/,
+    );
+    expect(
+      () => new RabbitMqServerTransport({ url, queue: 'q', reconnect: { initialDelay: -1 } }),
+    ).toThrow(RangeError);
+    for (const defaultTimeout of [-1, 0, Number.NaN, 2 ** 31]) {
+      expect(() => new RabbitMqClientTransport({ url, routingKey: 'q', defaultTimeout })).toThrow(
+        /defaultTimeout/,
       );
     }
+    // The one clock is RpcClient's: the transport only suggests its default.
+    expect(new RabbitMqClientTransport({ url, routingKey: 'q' }).defaultTimeout).toBe(30_000);
+    expect(
+      new RabbitMqClientTransport({ url, routingKey: 'q', defaultTimeout: Infinity })
+        .defaultTimeout,
+    ).toBeUndefined();
     expect(
       () => new RabbitMqClientTransport({ url, routingKey: 'q', replyTo: 'bogus' as 'direct' }),
     ).toThrow(/replyTo/);
@@ -206,7 +217,7 @@ describe.skipIf(!available)('RabbitMQ transport', () => {
     const admin = await ownConnection();
     const channel = await admin.createChannel();
     await channel.assertQueue(queue, { durable: false });
-    const { client, transport } = startClient({ routingKey: queue, timeout: 200 });
+    const { client, transport } = startClient({ routingKey: queue, defaultTimeout: 200 });
     await expect(client.call('add', [1, 2])).rejects.toThrow(RpcTimeoutError);
     expect(transport.pendingCount).toBe(0);
     await sleep(100);
@@ -230,6 +241,23 @@ describe.skipIf(!available)('RabbitMQ transport', () => {
     expect(await client.call('add', [2, 2])).toBe(4);
   });
 
+  it('lets go of a call whose signal aborted, also for a direct caller of send()', async () => {
+    const queue = uniqueQueue('abort-direct');
+    await startServer({ queue });
+    const transport = new RabbitMqClientTransport({ url, routingKey: queue });
+    cleanups.push(() => transport.close());
+    const controller = new AbortController();
+    const request = '{"jsonrpc":"2.0","method":"sleep","params":[500,"late"],"id":1}';
+    const sent = transport.send(request, { signal: controller.signal });
+    await sleep(50);
+    const aborted = performance.now();
+    controller.abort(new Error('gave up'));
+    await expect(sent).rejects.toThrow('gave up');
+    // Within one sweep (100 ms), not at the reply 450 ms later.
+    expect(performance.now() - aborted).toBeLessThan(400);
+    expect(transport.pendingCount).toBe(0);
+  });
+
   it('spreads calls over competing servers on one queue', async () => {
     const queue = uniqueQueue('compete');
     const counts = [0, 0, 0];
@@ -239,7 +267,7 @@ describe.skipIf(!available)('RabbitMQ transport', () => {
         await sleep(ms);
         return index;
       });
-      await startServer({ queue, prefetch: 4 }, methods);
+      await startServer({ queue, maxInFlight: 4 }, methods);
     }
     const { client } = startClient({ routingKey: queue });
     await Promise.all(Array.from({ length: 120 }, () => client.call('work', [5])));
@@ -258,7 +286,7 @@ describe.skipIf(!available)('RabbitMQ transport', () => {
       running--;
       return true;
     });
-    await startServer({ queue, prefetch: 3 }, methods);
+    await startServer({ queue, maxInFlight: 3 }, methods);
     const { client } = startClient({ routingKey: queue });
     await Promise.all(Array.from({ length: 30 }, () => client.call('work')));
     expect(most).toBe(3);
@@ -266,7 +294,7 @@ describe.skipIf(!available)('RabbitMQ transport', () => {
 
   it('lets fast calls past a slow one: acknowledgements are not held behind it', async () => {
     const queue = uniqueQueue('slow-head');
-    await startServer({ queue, prefetch: 4 });
+    await startServer({ queue, maxInFlight: 4 });
     const { client } = startClient({ routingKey: queue });
     let slowDone = false;
     const slow = client.call('sleep', [1500, 'slow']).then((value) => {
@@ -321,31 +349,81 @@ describe.skipIf(!available)('RabbitMQ transport', () => {
     expect(await client.call('add', [1, 1])).toBe(2);
   });
 
-  it('refuses over-size messages on either side with a clear error', async () => {
+  it('refuses over-size messages on either side with an error a client can read', async () => {
     const queue = uniqueQueue('size');
     await startServer({ queue, maxMessageSize: 1024 });
     const { client } = startClient({ routingKey: queue });
     expect(await client.call('sleep', [0, 'x'.repeat(900)])).toHaveLength(900);
-    await expect(client.call('sleep', [0, 'x'.repeat(2000)])).rejects.toThrow(
-      /server could not take the call: Request of \d+ bytes exceeds/,
-    );
+    // The server answers with the protocol's error response (id null), not an empty body.
+    const tooLarge = await client.call('sleep', [0, 'x'.repeat(2000)]).catch((e: unknown) => e);
+    expect(RemoteError.is(tooLarge)).toBe(true);
+    expect(tooLarge).toMatchObject({
+      code: -32600,
+      message: expect.stringMatching(
+        /A message of \d+ bytes is over the limit of 1024 bytes \(maxMessageSize\)/,
+      ) as unknown,
+    });
     const small = startClient({ routingKey: queue, maxMessageSize: 100 }).client;
-    await expect(small.call('sleep', [0, 'x'.repeat(200)])).rejects.toThrow(
-      /Message of \d+ bytes exceeds the limit of 100/,
+    await expect(small.call('sleep', [0, 'x'.repeat(200)])).rejects.toSatisfy(
+      (e) =>
+        TransportError.is(e) && /over the limit of 100 bytes \(maxMessageSize\)/.test(e.message),
     );
     // The reply is over the client's limit, not the request.
-    await expect(small.call('text', [500])).rejects.toThrow(
-      /Reply of \d+ bytes exceeds the limit of 100/,
+    await expect(small.call('text', [500])).rejects.toSatisfy(
+      (e) => TransportError.is(e) && /of \d+ bytes is over the limit of 100 bytes/.test(e.message),
     );
-    // A reply over the server's own limit is refused by the server.
-    await expect(client.call('text', [2000])).rejects.toThrow(
-      /server could not take the call: Reply of \d+ bytes exceeds/,
+    // A reply over the server's own limit is answered with an internal error instead.
+    await expect(client.call('text', [2000])).rejects.toMatchObject({
+      code: -32603,
+      message: expect.stringMatching(
+        /The reply could not be sent: .*over the limit of 1024/,
+      ) as unknown,
+    });
+    // The server goes on serving.
+    expect(await client.call('add', [1, 2])).toBe(3);
+  });
+
+  it('answers a Python-style client (any AMQP peer) with a readable error for an over-size call', async () => {
+    const queue = uniqueQueue('size-raw');
+    await startServer({ queue, maxMessageSize: 1024 });
+    const admin = await ownConnection();
+    const channel = await admin.createChannel();
+    const replies: { body: string; correlationId: unknown; headers: unknown }[] = [];
+    await channel.consume(
+      'amq.rabbitmq.reply-to',
+      (message) => {
+        if (message === null) return;
+        replies.push({
+          body: message.content.toString(),
+          correlationId: message.properties.correlationId,
+          headers: message.properties.headers,
+        });
+      },
+      { noAck: true },
     );
+    const big = JSON.stringify({
+      jsonrpc: '2.0',
+      id: 7,
+      method: 'sleep',
+      params: [0, 'y'.repeat(3000)],
+    });
+    channel.sendToQueue(queue, Buffer.from(big), {
+      replyTo: 'amq.rabbitmq.reply-to',
+      correlationId: 'big',
+    });
+    await waitUntil(() => replies.length === 1);
+    expect(replies[0]?.correlationId).toBe('big');
+    expect(JSON.parse(replies[0]?.body ?? '')).toMatchObject({
+      jsonrpc: '2.0',
+      id: null,
+      error: { code: -32600 },
+    });
+    expect(replies[0]?.headers ?? {}).not.toHaveProperty('x-tinyrpc-error');
   });
 
   it('reports a failing handler and drops its call instead of looping', async () => {
     const queue = uniqueQueue('handler');
-    const errors: Error[] = [];
+    const errors: unknown[] = [];
     const transport = new RabbitMqServerTransport({
       url,
       queue,
@@ -357,16 +435,16 @@ describe.skipIf(!available)('RabbitMQ transport', () => {
       return Promise.reject(new Error('broken handler'));
     });
     cleanups.push(() => transport.close());
-    const { client } = startClient({ routingKey: queue, timeout: 300 });
+    const { client } = startClient({ routingKey: queue, defaultTimeout: 300 });
     await expect(client.call('add', [1, 2])).rejects.toThrow(RpcTimeoutError);
     expect(calls).toBe(1);
-    expect(errors[0]?.message).toMatch(/The handler failed: broken handler/);
+    expect((errors[0] as Error | undefined)?.message).toMatch(/The handler failed: broken handler/);
   });
 
   it('finishes calls in flight on close, then stops consuming', async () => {
     const queue = uniqueQueue('close');
     const { server, transport } = await startServer({ queue });
-    const { client } = startClient({ routingKey: queue, timeout: 1000 });
+    const { client } = startClient({ routingKey: queue, defaultTimeout: 1000 });
     const calls = [client.call('sleep', [150, 'a']), client.call('sleep', [200, 'b'])];
     await sleep(50);
     await server.close();
@@ -405,7 +483,7 @@ describe.skipIf(!available)('RabbitMQ transport', () => {
 
   it('reconnects the server after a lost connection and answers the call it held', async () => {
     const queue = uniqueQueue('server-loss');
-    const errors: Error[] = [];
+    const errors: unknown[] = [];
     const runs: boolean[] = [];
     const methods = new RpcDispatcher().add(
       'slow',
@@ -421,20 +499,20 @@ describe.skipIf(!available)('RabbitMQ transport', () => {
       { queue, reconnect: { initialDelay: 20, maxDelay: 200 }, onError: (e) => errors.push(e) },
       methods,
     );
-    const { client } = startClient({ routingKey: queue, timeout: 5000 });
+    const { client } = startClient({ routingKey: queue, defaultTimeout: 5000 });
     const call = client.call('slow');
     await waitUntil(() => runs.length === 1);
     breakConnection(transport.connection);
     // The first run cannot reply without its channel; the broker delivers the call again.
     expect(await call).toBe('redelivered');
     expect(runs).toEqual([false, true]);
-    expect(errors[0]?.message).toMatch(/Lost the RabbitMQ connection/);
+    expect((errors[0] as Error | undefined)?.message).toMatch(/Lost the RabbitMQ connection/);
     expect(transport.consuming).toBe(true);
   });
 
   it('declares its queue again when it is deleted under it', async () => {
     const queue = uniqueQueue('deleted');
-    const errors: Error[] = [];
+    const errors: unknown[] = [];
     const { transport } = await startServer({
       queue,
       reconnect: { initialDelay: 20, maxDelay: 200 },
@@ -444,7 +522,7 @@ describe.skipIf(!available)('RabbitMQ transport', () => {
     const channel = await admin.createChannel();
     await channel.deleteQueue(queue);
     await waitUntil(() => errors.length > 0);
-    expect(errors[0]?.message).toMatch(/cancelled the consumer/);
+    expect((errors[0] as Error | undefined)?.message).toMatch(/cancelled the consumer/);
     await waitUntil(() => transport.consuming);
     const { client } = startClient({ routingKey: queue });
     expect(await client.call('add', [1, 1])).toBe(2);

@@ -137,4 +137,38 @@ describe.runIf(available)('Python tinyrpc interop over WebSocket', () => {
     expect(results.after.reply).toEqual({ jsonrpc: '2.0', id: 8, result: 'ereh llits' });
     expect(notes).toEqual(['from python', 'in a batch']);
   });
+  describe('Python tinyrpc RPCClient over a 1.1.7-style WebSocket client transport', () => {
+    // That transport reads one message after every send, a notification's included.
+    async function run(answerNotifications: boolean): Promise<Record<string, unknown>> {
+      let last: unknown = null;
+      const dispatcher = new RpcDispatcher()
+        .add('add', (a: number, b: number) => a + b)
+        .add('remember', (text: string) => {
+          last = text;
+        })
+        .add('last_notification', () => last);
+      const transport = new WsServerTransport({ port: 0, path: '/ws', answerNotifications });
+      const server = new RpcServer(transport, new JsonRpcProtocol(), dispatcher);
+      await server.serve();
+      closers.push(() => server.close());
+      const peer = startPython(script('ws_tinyrpc_client.py'), [
+        `ws://127.0.0.1:${String(transport.port)}/ws`,
+      ]);
+      peers.push(peer);
+      const [line] = await peer.waitFor(/^\{.*\}$/m, 15_000);
+      return JSON.parse(line) as Record<string, unknown>;
+    }
+
+    it('with answerNotifications: a one-way call, then a call on the same connection, then the notification is there', async () => {
+      expect(await run(true)).toEqual({
+        notify: { result: null },
+        add: { result: 3 },
+        last_notification: { result: 'from python' },
+      });
+    });
+
+    it('without it, the one-way call waits for an answer that never comes (why the option exists)', async () => {
+      expect(await run(false)).toEqual({ notify: { error: 'WebSocketTimeoutException' } });
+    });
+  });
 });

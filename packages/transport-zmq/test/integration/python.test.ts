@@ -103,7 +103,11 @@ describe.runIf(available)('Python tinyrpc over ZeroMQ', () => {
     const peer = python(pythonServer);
     const [, endpoint] = await peer.waitFor(/READY (\S+)/);
     // Python's server answers notifications with nothing: REQ mode waits notificationWait.
-    const { client } = connect(endpoint as string, { mode, timeout: 5000, notificationWait: 200 });
+    const { client } = connect(endpoint as string, {
+      mode,
+      defaultTimeout: 5000,
+      notificationWait: 200,
+    });
     expect(await client.call('add', [1, 2])).toBe(3);
     expect(await client.call('add', { a: 'x', b: 'y' })).toBe('xy');
     await expect(client.call('fail')).rejects.toMatchObject({
