@@ -1,4 +1,5 @@
 import { hasBrand, setBrand } from './brand.ts';
+import { createOpenRpcDocument, type DiscoveryInfo, type DiscoveryOptions } from './discovery.ts';
 import { InvalidParamsError, MethodNotFoundError, RpcError } from './errors.ts';
 import { runInterceptors, type ServerCall, type ServerInterceptor } from './interceptor.ts';
 import { publicMethodsOf } from './public.ts';
@@ -25,6 +26,29 @@ export interface MethodOptions {
   readonly schema?: StandardSchemaV1;
   /** Pass a {@link CallContext} as the first argument. */
   readonly context?: boolean;
+  /** What the method does, for discovery (`rpc.discover`); Markdown allowed. */
+  readonly description?: string;
+  /** A one-line summary, for discovery. */
+  readonly summary?: string;
+  /** Marks the method deprecated in discovery; calls still work. */
+  readonly deprecated?: boolean;
+  /** A Standard Schema of the result, for discovery only: results are not validated. */
+  readonly result?: StandardSchemaV1;
+  /** The error responses the method may answer with, for discovery. */
+  readonly errors?: readonly MethodErrorSpec[];
+}
+
+/** An error a method declares it may answer with (an OpenRPC error object). */
+export interface MethodErrorSpec {
+  readonly code: number;
+  readonly message: string;
+  readonly data?: unknown;
+}
+
+/** A method as discovery sees it: its full name (prefixes included) and what it was registered with. */
+export interface ListedMethod extends RegisteredMethod {
+  /** Arguments the function needs at least (its `length`, less the context argument). */
+  readonly required: number;
 }
 
 /** What a method registered with `{ context: true }` receives as its first argument. */
@@ -60,9 +84,16 @@ export interface RegisteredMethod {
   readonly options: MethodOptions;
 }
 
-interface Entry extends RegisteredMethod {
-  /** Arguments the function needs at least (its `length`, less the context argument). */
-  readonly required: number;
+type Entry = ListedMethod;
+
+let listMethods: (dispatcher: RpcDispatcher) => ListedMethod[];
+
+/**
+ * Every method `dispatcher` answers, subdispatchers' included, each under the full name a caller
+ * uses; a name that an earlier entry shadows is left out. Internal: for discovery.
+ */
+export function listedMethods(dispatcher: RpcDispatcher): ListedMethod[] {
+  return listMethods(dispatcher);
 }
 
 type MaybePromise<T> = T | Promise<T>;
@@ -79,6 +110,14 @@ const noHeaders: Readonly<Record<string, string>> = Object.freeze({});
 export class RpcDispatcher {
   readonly #methods = new Map<string, Entry>();
   readonly #subdispatchers: [prefix: string, dispatcher: RpcDispatcher][] = [];
+
+  static {
+    listMethods = (dispatcher) => {
+      const seen = new Map<string, ListedMethod>();
+      dispatcher.#list('', seen);
+      return [...seen.values()];
+    };
+  }
 
   constructor() {
     setBrand(this, dispatcherBrand);
@@ -133,6 +172,28 @@ export class RpcDispatcher {
       for (const name of dispatcher.names()) names.push(prefix + name);
     }
     return names;
+  }
+
+  /**
+   * Registers `rpc.discover`, which answers an OpenRPC 1.3 document of every method registered at
+   * the time of the call (see {@link createOpenRpcDocument}).
+   */
+  enableDiscovery(info: DiscoveryInfo, options: DiscoveryOptions = {}): this {
+    return this.add('rpc.discover', () => createOpenRpcDocument(this, info, options), {
+      params: [],
+      summary: 'Returns the OpenRPC document of this service',
+    });
+  }
+
+  // In lookup order (#find), so the first entry of a name is the one that answers it.
+  #list(prefix: string, into: Map<string, ListedMethod>): void {
+    for (const entry of this.#methods.values()) {
+      const name = prefix + entry.name;
+      if (!into.has(name)) into.set(name, { ...entry, name });
+    }
+    for (const [subprefix, dispatcher] of this.#subdispatchers) {
+      dispatcher.#list(prefix + subprefix, into);
+    }
   }
 
   /**

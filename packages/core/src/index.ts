@@ -83,10 +83,22 @@ export {
   RpcDispatcher,
   type CallContext,
   type DispatchOptions,
+  type MethodErrorSpec,
   type MethodOptions,
   type RegisteredMethod,
   type RpcMethod,
 } from './dispatcher.ts';
+export {
+  createOpenRpcDocument,
+  jsonSchemaOf,
+  openRpcVersion,
+  type DiscoveryInfo,
+  type DiscoveryOptions,
+  type JsonSchema,
+  type OpenRpcContentDescriptor,
+  type OpenRpcDocument,
+  type OpenRpcMethod,
+} from './discovery.ts';
 export { rpcPublic, rpcPublic as public, type PublicOptions } from './public.ts';
 export type {
   StandardSchemaIssue,
