@@ -94,9 +94,9 @@ export class RpcServer {
     const { protocol } = this;
     const options: ListenOptions = {
       ...(protocol.contentType === undefined ? {} : { contentType: protocol.contentType }),
-      errorReply: (error) => {
+      errorReply: (error, message) => {
         try {
-          return protocol.createErrorResponse?.(error).serialize();
+          return refusalOf(protocol, error, message);
         } catch (failure) {
           this.#options.onError?.(failure);
           return undefined;
@@ -212,6 +212,34 @@ export class RpcServer {
       return batch.createBatchResponse(repaired).serialize();
     }
   }
+}
+
+// The error reply to a refused message: with the request's own id where the message can be read
+// (nothing for a notification, one error per member of a batch), else with id null.
+function refusalOf(
+  protocol: RpcProtocol,
+  error: RpcError,
+  message: Message | undefined,
+): Message | undefined {
+  let parsed: RpcRequest | RpcBatchRequest | undefined;
+  if (message !== undefined) {
+    try {
+      parsed = protocol.parseRequest(message);
+    } catch {
+      // Unreadable as well as refused: answered with id null below.
+    }
+  }
+  if (parsed === undefined) return protocol.createErrorResponse?.(error).serialize();
+  if (!('batch' in parsed))
+    return parsed.oneWay ? undefined : parsed.errorRespond(error).serialize();
+  const answers = parsed.requests.flatMap((member) =>
+    RpcError.is(member)
+      ? (member.response ?? [])
+      : member.oneWay
+        ? []
+        : [member.errorRespond(error)],
+  );
+  return parsed.createBatchResponse(answers).serialize();
 }
 
 function unencodable(cause: unknown): InternalError {

@@ -87,10 +87,13 @@ export interface ListenOptions {
   /** The protocol's content type (`application/json`…), for transports that label messages. */
   readonly contentType?: string;
   /**
-   * Encodes the error reply (id `null`) for a message the transport refused before the protocol saw
-   * it, such as one over `maxMessageSize`; `undefined` when the protocol cannot build one.
+   * Encodes the error reply for a message the transport refused before its handler saw it. Without
+   * `message` (one over `maxMessageSize`, which is not read) the reply has id `null`. With the
+   * refused `message` (a call past `maxInFlight`) the reply carries the request's own id, so a
+   * client with many calls waiting can match it, and a notification gets none (`undefined`).
+   * `undefined` too when the protocol cannot build one.
    */
-  readonly errorReply?: (error: RpcError) => Message | undefined;
+  readonly errorReply?: (error: RpcError, message?: Message) => Message | undefined;
 }
 
 /** Receives messages for a server and sends back the replies its handler produces. */

@@ -45,6 +45,24 @@ describe('what RpcServer and RpcClient tell their transports', () => {
     expect(seen?.contentType).toBe('application/json');
     const reply = seen?.errorReply?.(new InvalidRequestError('too large'));
     expect(JSON.parse(reply as string)).toMatchObject({ id: null, error: { code: -32600 } });
+    // Given the refused message, the reply carries its id; a notification gets none.
+    const busy = new RpcError('Server busy (maxInFlight)');
+    const call = JSON.stringify({ jsonrpc: '2.0', method: 'm', id: 7 });
+    expect(JSON.parse(seen?.errorReply?.(busy, call) as string)).toMatchObject({
+      id: 7,
+      error: { code: -32000, message: 'Server busy (maxInFlight)' },
+    });
+    const note = JSON.stringify({ jsonrpc: '2.0', method: 'm' });
+    expect(seen?.errorReply?.(busy, note)).toBeUndefined();
+    const batch = JSON.stringify([
+      JSON.parse(call),
+      JSON.parse(note),
+      { jsonrpc: '2.0', method: 'm', id: 8 },
+    ]);
+    expect(
+      (JSON.parse(seen?.errorReply?.(busy, batch) as string) as { id: number }[]).map((r) => r.id),
+    ).toEqual([7, 8]);
+    expect(JSON.parse(seen?.errorReply?.(busy, 'not json') as string)).toMatchObject({ id: null });
     await server.close();
   });
 

@@ -218,7 +218,8 @@ export class ZmqServerTransport implements ServerTransport {
     }
     const peer = this.#peer(frames[0] as Buffer);
     if (peer.running >= this.#maxInFlight) {
-      this.#refuse(frames, this.#busy(), answerAlways);
+      // The protocol reads the refused call, so the busy reply carries its id (a notification gets none).
+      this.#refuse(frames, this.#busy(), answerAlways, body);
       return;
     }
     let answer: Promise<Message | undefined>;
@@ -276,10 +277,15 @@ export class ZmqServerTransport implements ServerTransport {
 
   // Answers a message the transport would not hand to its handler, in the message's envelope:
   // the protocol's error reply, or an empty frame for a REQ peer when the protocol has none.
-  #refuse(frames: Buffer[], error: InvalidRequestError | ServerError, answerAlways: boolean): void {
+  #refuse(
+    frames: Buffer[],
+    error: InvalidRequestError | ServerError,
+    answerAlways: boolean,
+    message?: Buffer,
+  ): void {
     let reply: Message | undefined;
     try {
-      reply = this.#errorReply?.(error);
+      reply = this.#errorReply?.(error, message);
     } catch (failure) {
       this.#onError?.(failure);
     }

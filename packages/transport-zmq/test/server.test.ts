@@ -301,9 +301,12 @@ describe('ZmqServerTransport with malformed input', () => {
       const reply = parse((await receiveWithin(flood, 2000))?.[0]);
       busy.push(reply);
     }
+    // Each busy reply carries its call's own id, so a client with many calls waiting matches it.
+    expect(busy.map((r) => r['id']).sort((a, b) => Number(a) - Number(b))).toEqual(
+      Array.from({ length: 45 }, (_, i) => i + 6),
+    );
     for (const reply of busy) {
       expect(reply).toMatchObject({
-        id: null,
         error: {
           code: -32000,
           message: expect.stringMatching(/maxInFlight/) as unknown,
@@ -320,6 +323,11 @@ describe('ZmqServerTransport with malformed input', () => {
     expect(results.map((r) => r['result']).sort()).toEqual([1, 2, 3, 4, 5]);
     await flood.send(request('add', [2, 2], 100));
     expect(parse((await receiveWithin(flood, 2000))?.[0])).toMatchObject({ id: 100, result: 4 });
+    // A notification past the limit is refused without a reply: it has no call to fail.
+    for (let id = 1; id <= limit; id++) await flood.send(request('sleep', [300, id], 200 + id));
+    await flood.send(JSON.stringify({ jsonrpc: '2.0', method: 'sleep', params: [1, 0] }));
+    await flood.send(request('add', [3, 3], 300));
+    expect(parse((await receiveWithin(flood, 2000))?.[0])).toMatchObject({ id: 300, error: {} });
     expect(errors).toEqual([]);
   });
 
