@@ -11,7 +11,6 @@ import {
   type ServerTransport,
 } from '@tinyrpc/core';
 import { JsonRpcProtocol } from '@tinyrpc/jsonrpc';
-import { MsgpackRpcProtocol } from '@tinyrpc/msgpackrpc';
 import {
   deadlineHeader,
   NatsClientTransport,
@@ -166,19 +165,6 @@ describe.skipIf(!available)('NATS transports', () => {
     await client.notify('tick', [1]);
     await waitUntil(() => replies.length === 1, 5000);
     expect(replies).toEqual(['']);
-  });
-
-  it('carries MessagePack-RPC as bytes, every byte value intact', async () => {
-    const subject = uniqueSubject('msgpack');
-    await serve({ subject }, whoAmI('m'), new MsgpackRpcProtocol());
-    const { client } = clientFor(subject, new MsgpackRpcProtocol());
-    const bytes = Uint8Array.from({ length: 256 }, (_, i) => i);
-    const back = await client.call('echo', [bytes]);
-    expect(back).toBeInstanceOf(Uint8Array);
-    expect([...(back as Uint8Array)]).toEqual([...bytes]);
-    expect(await client.call('echo', [{ nested: [1, 'two', null] }])).toEqual({
-      nested: [1, 'two', null],
-    });
   });
 
   it('sends the headers option and a deadline; the handler sees them in its context', async () => {
