@@ -109,8 +109,8 @@ export interface RpcResponse {
   readonly id: RequestId;
   /** The result; meaningful only when `error` is undefined. */
   readonly result?: unknown;
-  /** Present when the call failed. */
-  readonly error?: RpcErrorObject;
+  /** Present when the call failed. (`| undefined`: implementations may declare it always, for consumers with `exactOptionalPropertyTypes`.) */
+  readonly error?: RpcErrorObject | undefined;
   /** The response as it travels. */
   serialize(): Message;
 }

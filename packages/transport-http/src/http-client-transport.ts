@@ -13,7 +13,8 @@ import { HttpTransportError } from './http-transport-error.ts';
 /** Options of {@link HttpClientTransport}. */
 export interface HttpClientTransportOptions {
   /** Headers sent with every request, such as `Authorization`. */
-  readonly headers?: HeadersInit;
+  // What `new Headers()` takes: the DOM lib's HeadersInit, which Node-only type setups lack.
+  readonly headers?: ConstructorParameters<typeof Headers>[0];
   /** Milliseconds an exchange may take, reply body included, before it fails with {@link RpcTimeoutError}. */
   readonly timeout?: number;
   /**
