@@ -122,6 +122,7 @@ export interface RpcBatchRequest {
   readonly requests: readonly (RpcRequest | RpcError)[];
   /** Combines member responses (notifications give none) into one batch response. */
   createBatchResponse(responses: readonly RpcResponse[]): RpcBatchResponse;
+  /** The batch as it travels. */
   serialize(): Message;
 }
 
