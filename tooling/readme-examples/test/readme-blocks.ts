@@ -46,15 +46,3 @@ export function runnableBlocks(path: string, markdown: string): ReadmeBlock[] {
   }
   return blocks;
 }
-
-// Brokers an example may need, by URL scheme: it runs only where the service answers.
-const brokerUrl = /\b(amqps?|nats|redis|mqtt):\/\/(?:[^@\s'"`/]*@)?([\w.-]+):(\d+)/g;
-
-/** The brokers a block connects to, as scheme, host and port. */
-export function brokersOf(code: string): { scheme: string; host: string; port: number }[] {
-  return [...code.matchAll(brokerUrl)].map(([, scheme = '', host = '', port = '']) => ({
-    scheme,
-    host,
-    port: Number(port),
-  }));
-}

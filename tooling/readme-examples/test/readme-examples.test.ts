@@ -4,9 +4,9 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gate, tcpReachable } from '@tinyrpc/test-helpers';
+import { brokersOf, gate, tcpReachable } from '@tinyrpc/test-helpers';
 import { afterAll, describe, expect, it } from 'vitest';
-import { brokersOf, findReadmes, runnableBlocks } from './readme-blocks.ts';
+import { findReadmes, runnableBlocks } from './readme-blocks.ts';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 const tsx = createRequire(import.meta.url).resolve('tsx');
