@@ -4,23 +4,14 @@
 // skipLibCheck off, in each mode below; then Node imports and require()s every entry point of
 // the builds. Run after `pnpm build`.
 import { execFile } from 'node:child_process';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  readdirSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { linkWorkspacePackages, workspacePackages } from '../scripts/lib/workspace-packages.mjs';
 
 const run = promisify(execFile);
 const here = new URL('.', import.meta.url).pathname;
-const root = join(here, '../..');
 const read = (path) => JSON.parse(readFileSync(path, 'utf8'));
 
 // The oldest TypeScript of each mode, and why (the root README states the same):
@@ -78,29 +69,17 @@ const atLeast = (version, since) => {
 };
 
 // Every entry point of every package: its name plus each subpath of its exports map.
-const entries = readdirSync(join(root, 'packages'))
-  .filter((folder) => existsSync(join(root, 'packages', folder, 'package.json')))
-  .flatMap((folder) => {
-    const pkg = read(join(root, 'packages', folder, 'package.json'));
-    return Object.keys(pkg.exports)
-      .filter((subpath) => subpath !== './package.json')
-      .map((subpath) => ({ folder, name: pkg.name, specifier: pkg.name + subpath.slice(1) }));
-  });
+const entries = workspacePackages().flatMap(({ name, manifest }) =>
+  Object.keys(manifest.exports)
+    .filter((subpath) => subpath !== './package.json')
+    .map((subpath) => ({ name, specifier: name + subpath.slice(1) })),
+);
 
 const work = mkdtempSync(join(tmpdir(), 'tinyrpc-consumer-'));
 const problems = [];
 const passed = [];
 try {
-  // node_modules as an installed application has it; each package resolves its own dependencies
-  // from its real folder.
-  for (const { folder, name } of entries) {
-    const link = join(work, 'node_modules', name);
-    if (existsSync(link)) continue;
-    mkdirSync(dirname(link), { recursive: true });
-    symlinkSync(join(root, 'packages', folder), link, 'dir');
-  }
-  // A package.json of its own, so nothing above the temporary folder is taken for its scope.
-  writeFileSync(join(work, 'package.json'), JSON.stringify({ private: true }));
+  linkWorkspacePackages(work);
   mkdirSync(join(work, 'node_modules/@types'), { recursive: true });
   symlinkSync(
     join(here, 'node_modules/@types/node'),

@@ -4,16 +4,14 @@
 // changesets understands every workspace range (one it cannot match to the current version drops
 // that dependency from its graph, so dependents would silently stop being bumped).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { root, workspacePackages } from './lib/workspace-packages.mjs';
 
 const firstVersion = '0.1.0';
-const root = new URL('../..', import.meta.url).pathname;
 const read = (path) => JSON.parse(readFileSync(path, 'utf8'));
-const folders = readdirSync(join(root, 'packages')).filter((name) =>
-  existsSync(join(root, 'packages', name, 'package.json')),
-);
+const folders = workspacePackages().map(({ folder }) => folder);
 const problems = [];
 
 const dir = mkdtempSync(join(tmpdir(), 'tinyrpc-release-'));

@@ -3,17 +3,15 @@
 // range left, LICENSE and README inside — then runs attw on it with the profile of the support
 // matrix (ESM only: CommonJS callers require() it on Node 20.19+, see the root README).
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { root, workspacePackages } from './lib/workspace-packages.mjs';
 
 const run = promisify(execFile);
-const root = new URL('../..', import.meta.url).pathname;
 const attw = join(root, 'node_modules/.bin/attw');
-const folders = readdirSync(join(root, 'packages')).filter((name) =>
-  existsSync(join(root, 'packages', name, 'package.json')),
-);
+const folders = workspacePackages().map(({ folder }) => folder);
 const out = mkdtempSync(join(tmpdir(), 'tinyrpc-tarballs-'));
 const problems = [];
 
