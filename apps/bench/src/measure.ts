@@ -25,7 +25,7 @@ export const durationMs = Number(process.env['BENCH_SECONDS'] ?? '2') * 1000;
  */
 export async function measure(
   name: string,
-  operation: () => Promise<unknown>,
+  operation: () => unknown,
   options: { concurrency?: number; duration?: number; latencies?: boolean } = {},
 ): Promise<Result> {
   const concurrency = options.concurrency ?? 1;
@@ -44,7 +44,7 @@ export async function measure(
 }
 
 async function runFor(
-  operation: () => Promise<unknown>,
+  operation: () => unknown,
   concurrency: number,
   duration: number,
   samples: number[] | undefined,

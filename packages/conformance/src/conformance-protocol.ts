@@ -53,10 +53,13 @@ const onlyKey = (value: Record<string, unknown>, key: string): boolean => {
 export class ConformanceProtocol implements RpcProtocol {
   readonly encoding: 'text' | 'binary';
   readonly supportsBatch = false;
+  /** `application/json` for text, `application/octet-stream` for binary. */
+  readonly contentType: string;
   #nextId = 0;
 
   constructor(options: ConformanceProtocolOptions = {}) {
     this.encoding = options.encoding ?? 'text';
+    this.contentType = this.encoding === 'text' ? 'application/json' : 'application/octet-stream';
     setBrand(this, protocolBrand);
   }
 
@@ -90,6 +93,11 @@ export class ConformanceProtocol implements RpcProtocol {
       method,
       params as Params | undefined,
     );
+  }
+
+  /** Builds an error response with id `null`, the answer to input a transport refused. */
+  createErrorResponse(error: RpcError): RpcResponse {
+    return new ConformanceResponse(this, null, undefined, toErrorObject(error));
   }
 
   /** Reads a response; throws an `InvalidReplyError` for anything else. */

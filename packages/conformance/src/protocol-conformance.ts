@@ -154,7 +154,7 @@ function checkRejection(
   client: RpcProtocol,
 ): void {
   assert.ok(
-    RpcError.isRpcError(thrown),
+    RpcError.is(thrown),
     `Reading ${describeInput(input)} as a ${what} threw ${describeError(thrown)}, not an RpcError`,
   );
   if (what === 'reply') return;
@@ -368,10 +368,7 @@ export function runProtocolConformance(
       assert.ok('batch' in parsed, 'A batch was read as a single request');
       assert.equal(parsed.requests.length, 3);
       const members = parsed.requests.map((member) => {
-        assert.ok(
-          !RpcError.isRpcError(member),
-          `A batch member failed to parse: ${describeError(member)}`,
-        );
+        assert.ok(!RpcError.is(member), `A batch member failed to parse: ${describeError(member)}`);
         return member;
       });
       assert.deepEqual(

@@ -65,6 +65,19 @@ export interface TransportCapabilities {
   readonly disconnect?: boolean;
   /** After a lost connection, the same client transport connects again on its next call. Default `false`. */
   readonly reconnect?: boolean;
+  /**
+   * The transport follows the shared limits of `@tinyrpc/core` (`ServerLimits`): an over-size
+   * message fails with an error that says so (its message names `maxMessageSize`, or says "too
+   * large") and the server goes on serving other clients. Default `false`, for transports written
+   * before the limits.
+   */
+  readonly limits?: boolean;
+  /**
+   * The `maxInFlight` the fixture's server runs with: one client's flood of calls never has more than
+   * this many handlers running at once, the calls past it wait (or fail with an `RpcError`, never a
+   * timeout), and another client is served meanwhile. Default: not tested.
+   */
+  readonly maxInFlight?: number;
 }
 
 /** Options of {@link runTransportConformance}. */
@@ -142,6 +155,16 @@ class Harness {
         this.entered.add(key);
         await this.#gate(key).promise;
         return value;
+      })
+      .add('hold', async (value: unknown) => {
+        this.active++;
+        this.maxActive = Math.max(this.maxActive, this.active);
+        try {
+          await this.#gate('hold').promise;
+          return value;
+        } finally {
+          this.active--;
+        }
       })
       .add('record', (value: unknown) => {
         this.notes.push(value);
@@ -638,8 +661,63 @@ export function runTransportConformance(
           !RpcTimeoutError.is(error),
           'An over-size message was not rejected: the call only timed out',
         );
-        assert.ok(RpcError.isRpcError(error), `Expected an RpcError, got ${describeError(error)}`);
+        assert.ok(RpcError.is(error), `Expected an RpcError, got ${describeError(error)}`);
         assert.equal(client.pendingCount, 0, 'The failed call is left pending');
+        if (capabilities.limits !== true) return;
+        assert.match(
+          error.message,
+          /maxMessageSize|too large/i,
+          `The error does not say the message was too large: ${describeError(error)}`,
+        );
+        if (capabilities.multipleClients === false) return;
+        const other = await h.connect();
+        assert.equal(
+          await other.call('echo', ['still serving']),
+          'still serving',
+          'The server stopped serving after refusing an over-size message',
+        );
+      },
+    );
+
+    const maxInFlight = capabilities.maxInFlight;
+    test(
+      'a flood of calls on one connection is bounded by maxInFlight, and others are still served',
+      maxInFlight !== undefined || 'capabilities.maxInFlight not set',
+      async (h) => {
+        const limit = maxInFlight as number;
+        const flooder = await h.connect();
+        const flood = Array.from({ length: limit * 3 }, (_, i) =>
+          outcome(flooder.call('hold', [i])),
+        );
+        await until(() => h.active >= limit, timeout, `${String(limit)} held calls running`);
+        await sleep(100);
+        assert.ok(
+          h.maxActive <= limit,
+          `${String(h.maxActive)} calls of one connection ran at once, over maxInFlight ${String(limit)}`,
+        );
+        if (capabilities.multipleClients !== false) {
+          const other = await h.connect();
+          assert.equal(
+            await other.call('echo', ['served']),
+            'served',
+            'Another client was starved by the flood',
+          );
+        }
+        h.release('hold');
+        const results = await Promise.all(flood);
+        let answered = 0;
+        for (const result of results) {
+          if (result.ok) {
+            answered++;
+            continue;
+          }
+          assert.ok(
+            RpcError.is(result.error) && !RpcTimeoutError.is(result.error),
+            `A call past maxInFlight failed unclearly: ${describeError(result.error)}`,
+          );
+        }
+        assert.ok(answered >= limit, `Only ${String(answered)} of the flood were answered`);
+        assert.ok(h.maxActive <= limit, 'maxInFlight was exceeded after the release');
       },
     );
 

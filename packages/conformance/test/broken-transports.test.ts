@@ -9,6 +9,8 @@ import { recordingRunner, type CaseResult } from './support/recording-runner.ts'
 
 // Broken transports fail fast with a short timeout; slowness only adds failures there. A correct
 // transport gets more time, so a loaded machine does not fail it.
+const limits = { maxMessageSize: 1_100_000, maxInFlight: 4 };
+
 async function runKit(
   faults: Faults,
   capabilities: TransportCapabilities = {},
@@ -17,8 +19,8 @@ async function runKit(
   const { runner, run } = recordingRunner();
   runTransportConformance(runner, {
     name: 'pipe',
-    createFixture: () => createPipeFixture(faults),
-    capabilities: { disconnect: true, ...capabilities },
+    createFixture: () => createPipeFixture(faults, limits),
+    capabilities: { disconnect: true, limits: true, ...limits, ...capabilities },
     timeout,
   });
   return run();
@@ -34,6 +36,9 @@ describe('the transport kit', () => {
       results.filter((r) => r.status === 'failed').map((r) => [r.name, String(r.error)]),
     ).toEqual([]);
     expect(results.filter((r) => r.status === 'passed').length).toBeGreaterThan(20);
+    const passed = results.filter((r) => r.status === 'passed').map((r) => r.name);
+    expect(passed.some((name) => name.includes('bounded by maxInFlight'))).toBe(true);
+    expect(passed.some((name) => name.includes('over maxMessageSize'))).toBe(true);
   });
 
   const cases: [string, Faults, RegExp[]][] = [
@@ -71,6 +76,12 @@ describe('the transport kit', () => {
     ],
     ['has no brands', { noBrand: true }, [/brands/]],
     ['mixes up replies', { swapReplies: true }, [/concurrent calls/]],
+    ['ignores maxInFlight', { ignoreInFlightLimit: true }, [/bounded by maxInFlight/]],
+    [
+      'stops serving after an over-size message',
+      { stopAfterOverSize: true },
+      [/over maxMessageSize/],
+    ],
   ];
   for (const [what, faults, expected] of cases) {
     it.concurrent(`fails a transport that ${what}`, async () => {

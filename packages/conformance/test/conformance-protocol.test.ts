@@ -48,7 +48,7 @@ describe('ConformanceProtocol', () => {
       } catch (thrown) {
         error = thrown;
       }
-      expect(RpcError.isRpcError(error)).toBe(true);
+      expect(RpcError.is(error)).toBe(true);
       expect((error as RpcError).response?.id).toBe(null);
     }
     expect(() => protocol.parseReply(message.subarray(0, 7))).toThrow(InvalidReplyError);

@@ -1,5 +1,6 @@
 import { clientTransportBrand, serverTransportBrand, setBrand } from './brand.ts';
 import { TransportError } from './errors.ts';
+import { InFlight } from './transport/in-flight.ts';
 import type {
   ClientTransport,
   ClientTransportListener,
@@ -38,7 +39,7 @@ export class CallbackServerTransport implements ServerTransport {
   readonly #channel: CallbackChannel;
   readonly #context: TransportContext;
   readonly #connection = new AbortController();
-  readonly #inFlight = new Set<Promise<unknown>>();
+  readonly #inFlight = new InFlight();
   #unsubscribe: (() => void) | undefined;
   #stopWatching: (() => void) | undefined;
 
@@ -51,11 +52,11 @@ export class CallbackServerTransport implements ServerTransport {
   listen(handler: MessageHandler): Promise<void> {
     if (this.#unsubscribe !== undefined) return Promise.reject(new Error('Already listening'));
     this.#unsubscribe = this.#channel.subscribe((message) => {
-      const done = handler(message, this.#context)
-        .then((reply) => (reply === undefined ? undefined : this.#channel.send(reply)))
-        .catch(() => undefined)
-        .finally(() => this.#inFlight.delete(done));
-      this.#inFlight.add(done);
+      void this.#inFlight.track(
+        handler(message, this.#context)
+          .then((reply) => (reply === undefined ? undefined : this.#channel.send(reply)))
+          .catch(() => undefined),
+      );
     });
     this.#stopWatching = this.#channel.onClose?.((error) => {
       this.#connection.abort(channelClosed(error));
@@ -68,7 +69,7 @@ export class CallbackServerTransport implements ServerTransport {
     this.#unsubscribe = undefined;
     this.#stopWatching?.();
     this.#stopWatching = undefined;
-    while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
+    await this.#inFlight.drain();
   }
 }
 

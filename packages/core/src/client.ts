@@ -7,10 +7,12 @@ import {
   TransportError,
   UnexpectedIdError,
 } from './errors.ts';
+import { runInterceptors, type ClientCall, type ClientInterceptor } from './interceptor.ts';
 import { createProxy, type ProxyOptions, type RpcOneWayProxy, type RpcProxy } from './proxy.ts';
 import type { TraceFunction } from './server.ts';
 import type {
   ClientTransport,
+  CreateRequestOptions,
   Message,
   Params,
   RequestId,
@@ -18,13 +20,17 @@ import type {
   RpcProtocol,
   RpcRequest,
   RpcResponse,
+  SendOptions,
 } from './types.ts';
 
 const clientBrand = Symbol.for('@tinyrpc/core/RpcClient');
 
 /** Options of {@link RpcClient}. */
 export interface RpcClientOptions {
-  /** Milliseconds a call may take before it fails with {@link RpcTimeoutError}; default: no limit. */
+  /**
+   * Milliseconds a call may take before it fails with {@link RpcTimeoutError}: the one per-call
+   * clock. Default: the transport's `defaultTimeout` (a broker transport has one), else no limit.
+   */
   readonly timeout?: number;
   /** Called with every message sent (`'-->'`) and every reply received (`'<--'`). */
   readonly trace?: TraceFunction;
@@ -34,6 +40,12 @@ export interface RpcClientOptions {
    * Other calls are not disturbed.
    */
   readonly onError?: (error: RpcError) => void;
+  /**
+   * Let call headers (trace context…) travel inside the message on a transport without headers
+   * (JSON-RPC's `$meta` member). Default `false`: Python tinyrpc refuses requests with members it
+   * does not know, so turn it on only when the server is tinyrpc for TypeScript.
+   */
+  readonly messageMeta?: boolean;
 }
 
 /** Options of one call. */
@@ -79,11 +91,19 @@ export class RpcClient {
   /** Calls waiting for a reply, on multiplexed transports (those with `subscribe`). */
   readonly #pending = new Map<RequestId, Pending>();
   readonly #unsubscribe: (() => void) | undefined;
+  readonly #expectReply: SendOptions;
+  readonly #oneWay: SendOptions;
+  readonly #timeout: number | undefined;
+  readonly #interceptors: ClientInterceptor[] = [];
 
   constructor(protocol: RpcProtocol, transport: ClientTransport, options: RpcClientOptions = {}) {
     this.protocol = protocol;
     this.transport = transport;
     this.#options = options;
+    const label = protocol.contentType === undefined ? {} : { contentType: protocol.contentType };
+    this.#expectReply = Object.freeze({ expectReply: true, ...label });
+    this.#oneWay = Object.freeze({ expectReply: false, ...label });
+    this.#timeout = options.timeout ?? transport.defaultTimeout;
     this.#unsubscribe = transport.subscribe?.({
       onMessage: (message) => {
         this.#receive(message);
@@ -105,12 +125,23 @@ export class RpcClient {
     return new Set(this.#pending.values()).size;
   }
 
+  /**
+   * Adds an interceptor that every call, notification and batch member passes through, after those
+   * added before it. Returns the client, so calls chain.
+   */
+  use(interceptor: ClientInterceptor): this {
+    this.#interceptors.push(interceptor);
+    return this;
+  }
+
   /** Calls `method` and resolves with its result. */
   async call<T = unknown>(method: string, params?: Params, options?: CallOptions): Promise<T> {
-    const request = this.protocol.createRequest(method, params);
-    const reply = await this.#exchange(request.serialize(), [request.id as RequestId], options);
-    if ('batch' in reply) throw new InvalidReplyError('A batch reply answered a single call');
-    return resultOf(reply, request.id as RequestId) as T;
+    if (this.#interceptors.length === 0) return (await this.#call(method, params, options)) as T;
+    return (await runInterceptors(
+      this.#interceptors,
+      clientCall(method, params, false, options),
+      (call) => this.#call(call.method, call.params, call.options, call),
+    )) as T;
   }
 
   /** Sends a notification: the server runs `method` and answers nothing. */
@@ -119,8 +150,47 @@ export class RpcClient {
     params?: Params,
     options?: Pick<CallOptions, 'signal'>,
   ): Promise<void> {
-    const request = this.protocol.createRequest(method, params, { oneWay: true });
-    await this.#sendOneWay(request.serialize(), options?.signal);
+    if (this.#interceptors.length === 0) return this.#notify(method, params, options?.signal);
+    await runInterceptors(this.#interceptors, clientCall(method, params, true, options), (call) =>
+      this.#notify(call.method, call.params, call.options.signal, call),
+    );
+  }
+
+  async #call(
+    method: string,
+    params: Params | undefined,
+    options: CallOptions | undefined,
+    call?: ClientCall,
+  ): Promise<unknown> {
+    const request = this.protocol.createRequest(method, params, this.#requestOptions(false, call));
+    const id = request.id as RequestId;
+    if (call !== undefined) call.id = id;
+    const reply = await this.#exchange(request.serialize(), [id], options, call?.headers);
+    if ('batch' in reply) throw new InvalidReplyError('A batch reply answered a single call');
+    return resultOf(reply, id);
+  }
+
+  async #notify(
+    method: string,
+    params: Params | undefined,
+    signal: AbortSignal | undefined,
+    call?: ClientCall,
+  ): Promise<void> {
+    const request = this.protocol.createRequest(method, params, this.#requestOptions(true, call));
+    await this.#sendOneWay(request.serialize(), signal, call?.headers);
+  }
+
+  // Headers travel inside the message only on a transport without headers, and only when allowed.
+  #requestOptions(oneWay: boolean, call: ClientCall | undefined): CreateRequestOptions | undefined {
+    const meta =
+      call !== undefined &&
+      this.#options.messageMeta === true &&
+      this.transport.supportsHeaders !== true &&
+      Object.keys(call.headers).length > 0
+        ? call.headers
+        : undefined;
+    if (meta === undefined) return oneWay ? oneWayRequest : undefined;
+    return { oneWay, meta };
   }
 
   /** Makes several calls at once, each its own message; one failure does not fail the others. */
@@ -143,17 +213,92 @@ export class RpcClient {
       throw new RpcError('This protocol has no batch requests; use callAll() instead');
     }
     if (calls.length === 0) throw new RpcError('A batch needs at least one call');
-    const requests = calls.map((c) =>
-      this.protocol.createRequest(c.method, c.params, { oneWay: c.oneWay ?? false }),
+    if (this.#interceptors.length > 0) return this.#interceptedBatch(calls, options);
+    return this.#batch(
+      calls.map((c) =>
+        this.protocol.createRequest(c.method, c.params, { oneWay: c.oneWay ?? false }),
+      ),
+      options,
     );
-    const message = this.protocol.createBatchRequest(requests).serialize();
+  }
+
+  async #batch(
+    requests: readonly RpcRequest[],
+    options: CallOptions | undefined,
+    headers?: Readonly<Record<string, string>>,
+  ): Promise<PromiseSettledResult<unknown>[]> {
+    const message = (
+      this.protocol.createBatchRequest as NonNullable<RpcProtocol['createBatchRequest']>
+    )(requests).serialize();
     const ids = requests.filter((r) => !r.oneWay).map((r) => r.id as RequestId);
     if (ids.length === 0) {
-      await this.#sendOneWay(message, options?.signal);
+      await this.#sendOneWay(message, options?.signal, headers);
       return requests.map(() => ({ status: 'fulfilled', value: undefined }));
     }
-    const reply = await this.#exchange(message, ids, options);
+    const reply = await this.#exchange(message, ids, options, headers);
     return requests.map((request) => settle(request, reply));
+  }
+
+  // Each member passes through the interceptors on its own; the members that reach the end within
+  // one turn of the event loop travel as one batch. A member that arrives later (an interceptor that
+  // waited, or a retry calling next() again) is sent as a call of its own.
+  #interceptedBatch(
+    calls: readonly BatchCallSpec[],
+    options: CallOptions | undefined,
+  ): Promise<PromiseSettledResult<unknown>[]> {
+    interface Arrival {
+      readonly call: ClientCall;
+      resolve(value: unknown): void;
+      reject(error: unknown): void;
+    }
+    const arrived: Arrival[] = [];
+    let flushed = false;
+    const outcomes = calls.map((spec) =>
+      runInterceptors(
+        this.#interceptors,
+        clientCall(spec.method, spec.params, spec.oneWay ?? false, options),
+        (call) => {
+          if (flushed) {
+            return call.oneWay
+              ? this.#notify(call.method, call.params, call.options.signal, call)
+              : this.#call(call.method, call.params, call.options, call);
+          }
+          return new Promise((resolve, reject) => arrived.push({ call, resolve, reject }));
+        },
+      ),
+    );
+    const flush = (): void => {
+      flushed = true;
+      if (arrived.length === 0) return;
+      const requests = arrived.map(({ call }) => {
+        const request = this.protocol.createRequest(
+          call.method,
+          call.params,
+          this.#requestOptions(call.oneWay, call),
+        );
+        call.id = request.oneWay ? undefined : request.id;
+        return request;
+      });
+      // Headers of a batch are those of its members together (one trace context per message).
+      const headers = Object.assign({}, ...arrived.map(({ call }) => call.headers)) as Record<
+        string,
+        string
+      >;
+      this.#batch(requests, options, headers).then(
+        (settled) => {
+          settled.forEach((result, i) => {
+            const member = arrived[i] as Arrival;
+            if (result.status === 'fulfilled') member.resolve(result.value);
+            else member.reject(result.reason);
+          });
+        },
+        (error: unknown) => {
+          for (const member of arrived) member.reject(error);
+        },
+      );
+    };
+    setTimeout(flush, 0);
+    return Promise.allSettled(outcomes);
   }
 
   /**
@@ -192,12 +337,13 @@ export class RpcClient {
     message: Message,
     ids: readonly RequestId[],
     options: CallOptions | undefined,
+    headers?: Readonly<Record<string, string>>,
   ): Promise<Reply> {
     this.#trace('-->', message);
     return this.#unsubscribe === undefined
-      ? this.#guard((signal) => this.#sendAndRead(message, ids, signal), options)
+      ? this.#guard((signal) => this.#sendAndRead(message, ids, signal, headers), options)
       : this.#guard(
-          (signal) => this.#sendAndWait(message, ids, signal),
+          (signal) => this.#sendAndWait(message, ids, signal, headers),
           options,
           () => {
             this.#forget(ids);
@@ -205,24 +351,42 @@ export class RpcClient {
         );
   }
 
-  async #sendOneWay(message: Message, signal: AbortSignal | undefined): Promise<void> {
+  async #sendOneWay(
+    message: Message,
+    signal: AbortSignal | undefined,
+    headers?: Readonly<Record<string, string>>,
+  ): Promise<void> {
     this.#trace('-->', message);
-    await this.transport.send(
-      message,
-      signal === undefined ? { expectReply: false } : { expectReply: false, signal },
-    );
+    await this.transport.send(message, this.#sendOptions(false, signal, headers));
+  }
+
+  // One options object per expectReply when there is no signal, so the hot path allocates nothing.
+  #sendOptions(
+    expectReply: boolean,
+    signal: AbortSignal | undefined,
+    headers?: Readonly<Record<string, string>>,
+  ): SendOptions {
+    const base = expectReply ? this.#expectReply : this.#oneWay;
+    const withHeaders =
+      headers !== undefined &&
+      this.transport.supportsHeaders === true &&
+      Object.keys(headers).length > 0;
+    if (signal === undefined && !withHeaders) return base;
+    return {
+      ...base,
+      ...(signal === undefined ? {} : { signal }),
+      ...(withHeaders ? { headers } : {}),
+    };
   }
 
   // Request/reply transports: the reply is whatever `send` resolves with.
   async #sendAndRead(
     message: Message,
     ids: readonly RequestId[],
-    signal?: AbortSignal,
+    signal: AbortSignal | undefined,
+    headers: Readonly<Record<string, string>> | undefined,
   ): Promise<Reply> {
-    const data = await this.transport.send(
-      message,
-      signal === undefined ? { expectReply: true } : { expectReply: true, signal },
-    );
+    const data = await this.transport.send(message, this.#sendOptions(true, signal, headers));
     if (data === undefined) throw new InvalidReplyError('The transport returned no reply');
     this.#trace('<--', data);
     const reply = this.#parse(data);
@@ -232,7 +396,12 @@ export class RpcClient {
   }
 
   // Multiplexed transports: register first, then send; `#receive` settles by id.
-  #sendAndWait(message: Message, ids: readonly RequestId[], signal?: AbortSignal): Promise<Reply> {
+  #sendAndWait(
+    message: Message,
+    ids: readonly RequestId[],
+    signal: AbortSignal | undefined,
+    headers: Readonly<Record<string, string>> | undefined,
+  ): Promise<Reply> {
     return new Promise<Reply>((resolve, reject) => {
       const pending: Pending = { resolve, reject, ids };
       for (const id of ids) {
@@ -249,10 +418,7 @@ export class RpcClient {
       // A transport that throws instead of rejecting must not leave the call registered.
       try {
         this.transport
-          .send(
-            message,
-            signal === undefined ? { expectReply: false } : { expectReply: false, signal },
-          )
+          .send(message, this.#sendOptions(false, signal, headers))
           .then(undefined, failed);
       } catch (error) {
         failed(error);
@@ -272,7 +438,7 @@ export class RpcClient {
     const pending =
       'batch' in reply
         ? reply.responses.map((r) => this.#pending.get(r.id)).find((p) => p !== undefined)
-        : this.#pending.get(reply.id);
+        : (this.#pending.get(reply.id) ?? this.#onlyPendingFor(reply));
     if (pending === undefined) {
       this.#options.onError?.(
         new UnexpectedIdError(`Reply id ${describeIds(reply)} matches no pending call`),
@@ -281,6 +447,14 @@ export class RpcClient {
     }
     this.#forget(pending.ids);
     pending.resolve(reply);
+  }
+
+  // An error with id null answers a request the server could not read (over size, unparsable). On a
+  // connection it can be matched only when a single call is waiting: then it is that call's answer.
+  #onlyPendingFor(reply: RpcResponse): Pending | undefined {
+    if (reply.id !== null || reply.error === undefined) return undefined;
+    const calls = new Set(this.#pending.values());
+    return calls.size === 1 ? calls.values().next().value : undefined;
   }
 
   // A failing trace hook must not fail the call, nor escape into a transport's event listener.
@@ -298,7 +472,7 @@ export class RpcClient {
     try {
       return this.protocol.parseReply(data);
     } catch (error) {
-      throw RpcError.isRpcError(error)
+      throw RpcError.is(error)
         ? error
         : new InvalidReplyError('Unreadable reply', { cause: error });
     }
@@ -309,7 +483,7 @@ export class RpcClient {
   }
 
   #failAll(error: Error): void {
-    const failure = RpcError.isRpcError(error)
+    const failure = RpcError.is(error)
       ? error
       : new TransportError(error.message, { cause: error });
     const calls = new Set(this.#pending.values());
@@ -323,7 +497,7 @@ export class RpcClient {
     options: CallOptions | undefined,
     cleanup?: () => void,
   ): Promise<T> {
-    const timeout = options?.timeout ?? this.#options.timeout;
+    const timeout = options?.timeout ?? this.#timeout;
     const outer = options?.signal;
     if (timeout === undefined && outer === undefined) return work();
     if (outer?.aborted) return Promise.reject(outer.reason as Error);
@@ -361,6 +535,17 @@ export class RpcClient {
       );
     });
   }
+}
+
+const oneWayRequest: CreateRequestOptions = Object.freeze({ oneWay: true });
+
+function clientCall(
+  method: string,
+  params: Params | undefined,
+  oneWay: boolean,
+  options: CallOptions | undefined,
+): ClientCall {
+  return { method, params, oneWay, id: undefined, headers: {}, options: options ?? {} };
 }
 
 function matches(reply: Reply, ids: readonly RequestId[]): boolean {

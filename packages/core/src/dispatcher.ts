@@ -1,5 +1,6 @@
 import { hasBrand, setBrand } from './brand.ts';
 import { InvalidParamsError, MethodNotFoundError, RpcError } from './errors.ts';
+import { runInterceptors, type ServerCall, type ServerInterceptor } from './interceptor.ts';
 import { publicMethodsOf } from './public.ts';
 import type { StandardSchemaV1 } from './standard-schema.ts';
 import type {
@@ -44,6 +45,8 @@ export interface DispatchOptions {
   readonly signal?: AbortSignal;
   /** Answer errors that are not {@link RpcError}s with a generic message instead of theirs. */
   readonly hideErrorMessages?: boolean;
+  /** Run every call through these, in order (batch members one by one). */
+  readonly interceptors?: readonly ServerInterceptor[];
 }
 
 /** A function the dispatcher can call. */
@@ -65,6 +68,7 @@ interface Entry extends RegisteredMethod {
 type MaybePromise<T> = T | Promise<T>;
 const emptyContext: TransportContext = Object.freeze({});
 const neverAborted = new AbortController().signal;
+const noHeaders: Readonly<Record<string, string>> = Object.freeze({});
 
 /**
  * Finds the function that answers a request, calls it, and builds the response.
@@ -157,11 +161,14 @@ export class RpcDispatcher {
     request: RpcRequest,
     options: DispatchOptions = {},
   ): MaybePromise<RpcResponse | undefined> {
+    const { interceptors } = options;
+    if (interceptors !== undefined && interceptors.length > 0)
+      return this.#intercepted(request, options, interceptors);
     let result: unknown;
     try {
       const entry = this.#find(request.method);
       if (entry === undefined) throw new MethodNotFoundError();
-      result = this.#invoke(entry, request, options);
+      result = this.#invoke(entry, request.params, request, options);
     } catch (error) {
       return request.oneWay ? undefined : request.errorRespond(error, errorOptions(options));
     }
@@ -175,13 +182,42 @@ export class RpcDispatcher {
     return request.oneWay ? undefined : request.respond(result);
   }
 
+  // The interceptors' path: a call object they can read and change, and a promise either way.
+  #intercepted(
+    request: RpcRequest,
+    options: DispatchOptions,
+    interceptors: readonly ServerInterceptor[],
+  ): Promise<RpcResponse | undefined> {
+    const context = contextOf(request, options);
+    const call: ServerCall = {
+      method: request.method,
+      params: request.params,
+      id: request.id,
+      oneWay: request.oneWay,
+      headers: request.meta ?? context.transport.headers ?? noHeaders,
+      context,
+    };
+    const last = (current: ServerCall): Promise<unknown> => {
+      try {
+        const entry = this.#find(current.method);
+        if (entry === undefined) throw new MethodNotFoundError();
+        return Promise.resolve(this.#invoke(entry, current.params, request, options, context));
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    };
+    return runInterceptors(interceptors, call, last).then(
+      (value) => (request.oneWay ? undefined : request.respond(value)),
+      (error: unknown) =>
+        request.oneWay ? undefined : request.errorRespond(error, errorOptions(options)),
+    );
+  }
+
   #dispatchBatch(batch: RpcBatchRequest, options: DispatchOptions): MaybePromise<RpcBatchResponse> {
     const answers: MaybePromise<RpcResponse | undefined>[] = [];
     let pending = false;
     for (const member of batch.requests) {
-      const answer = RpcError.isRpcError(member)
-        ? member.response
-        : this.dispatchOne(member, options);
+      const answer = RpcError.is(member) ? member.response : this.dispatchOne(member, options);
       if (isPromiseLike(answer)) pending = true;
       answers.push(answer);
     }
@@ -204,32 +240,48 @@ export class RpcDispatcher {
     return undefined;
   }
 
-  #invoke(entry: Entry, request: RpcRequest, options: DispatchOptions): unknown {
-    const args = argumentsFor(entry, request.params);
+  #invoke(
+    entry: Entry,
+    params: Params | undefined,
+    request: RpcRequest,
+    options: DispatchOptions,
+    context?: CallContext,
+  ): unknown {
+    const args = argumentsFor(entry, params);
     if (entry.options.schema !== undefined) {
       // The schema's output is what the method receives (it may fill in defaults), so that is what
       // the argument count is checked on.
-      const checked = validate(entry.options.schema, args);
+      const named = params !== undefined && !Array.isArray(params);
+      const checked = validate(
+        entry.options.schema,
+        args,
+        named ? entry.options.params : undefined,
+      );
       if (isPromiseLike(checked)) {
         return Promise.resolve(checked).then((valid) =>
-          this.#call(entry, checkCount(entry, valid), request, options),
+          this.#call(entry, checkCount(entry, valid), request, options, context),
         );
       }
-      return this.#call(entry, checkCount(entry, checked), request, options);
+      return this.#call(entry, checkCount(entry, checked), request, options, context);
     }
-    return this.#call(entry, checkCount(entry, args), request, options);
+    return this.#call(entry, checkCount(entry, args), request, options, context);
   }
 
-  #call(entry: Entry, args: unknown[], request: RpcRequest, options: DispatchOptions): unknown {
+  #call(
+    entry: Entry,
+    args: unknown[],
+    request: RpcRequest,
+    options: DispatchOptions,
+    context: CallContext | undefined,
+  ): unknown {
     if (!entry.options.context) return entry.fn(...args);
-    const transport = options.transport ?? emptyContext;
-    const context: CallContext = {
-      request,
-      transport,
-      signal: joinSignals(options.signal, transport.signal),
-    };
-    return entry.fn(context, ...args);
+    return entry.fn(context ?? contextOf(request, options), ...args);
   }
+}
+
+function contextOf(request: RpcRequest, options: DispatchOptions): CallContext {
+  const transport = options.transport ?? emptyContext;
+  return { request, transport, signal: joinSignals(options.signal, transport.signal) };
 }
 
 function argumentsFor(entry: Entry, params: Params | undefined): unknown[] {
@@ -267,20 +319,38 @@ function namedToPositional(names: readonly string[], params: Record<string, unkn
   return args;
 }
 
-function validate(schema: StandardSchemaV1, args: unknown[]): MaybePromise<unknown[]> {
+// Issues come back with paths into the argument list; for named params the first step of a path is
+// the parameter's name, so the caller reads `["b"]` for what it sent as `{ b: … }`.
+function validate(
+  schema: StandardSchemaV1,
+  args: unknown[],
+  names: readonly string[] | undefined,
+): MaybePromise<unknown[]> {
   const outcome = schema['~standard'].validate(args);
   const read = (result: Awaited<typeof outcome>): unknown[] => {
     if (result.issues !== undefined) {
-      throw new InvalidParamsError(undefined, {
-        data: result.issues.map((issue) => ({
-          message: issue.message,
-          path: issue.path?.map(String),
-        })),
+      const issues = result.issues.map((issue) => {
+        const path = issue.path?.map(pathKey);
+        if (names !== undefined && path !== undefined && path.length > 0)
+          path[0] = names[Number(path[0])] ?? (path[0] as string);
+        return path === undefined ? { message: issue.message } : { message: issue.message, path };
       });
+      const [first] = issues;
+      const where = first?.path === undefined ? '' : `${first.path.join('.')}: `;
+      throw new InvalidParamsError(
+        first === undefined ? undefined : `Invalid params: ${where}${first.message}`,
+        { data: issues },
+      );
     }
     return Array.isArray(result.value) ? (result.value as unknown[]) : [result.value];
   };
   return isPromiseLike(outcome) ? Promise.resolve(outcome).then(read) : read(outcome);
+}
+
+// A path step is a key, or (in Standard Schema) an object holding one.
+function pathKey(step: PropertyKey | { readonly key: PropertyKey }): string {
+  const key = typeof step === 'object' ? step.key : step;
+  return typeof key === 'symbol' ? (key.description ?? '') : String(key);
 }
 
 function joinSignals(a: AbortSignal | undefined, b: AbortSignal | undefined): AbortSignal {

@@ -9,7 +9,7 @@ import type { RpcErrorObject } from './types.ts';
  * `hideMessage` is set. Stacks never travel. Protocol implementations call this from `errorRespond`.
  */
 export function toErrorObject(error: unknown, hideMessage = false): RpcErrorObject {
-  if (RpcError.isRpcError(error)) {
+  if (RpcError.is(error)) {
     return error.data === undefined
       ? { code: error.code, message: error.message }
       : { code: error.code, message: error.message, data: error.data };

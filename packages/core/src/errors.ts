@@ -1,6 +1,5 @@
+import { ErrorCode } from './error-codes.ts';
 import type { RpcResponse } from './types.ts';
-
-const rpcErrorBrand = Symbol.for('@tinyrpc/core/RpcError');
 
 /** Options of {@link RpcError} and its subclasses. */
 export interface RpcErrorOptions extends ErrorOptions {
@@ -12,12 +11,39 @@ export interface RpcErrorOptions extends ErrorOptions {
   readonly response?: RpcResponse;
 }
 
+// Each error class marks its prototype with a symbol from the global registry, named after the
+// class. Subclass prototypes inherit their ancestors' marks, so `TransportError.is(e)` holds for a
+// subclass too, and two installed copies of this package share every mark.
+const markPrefix = '@tinyrpc/core/error:';
+const markOf = (name: string): symbol => Symbol.for(markPrefix + name);
+
+interface ErrorClass {
+  readonly prototype: object;
+}
+
+/**
+ * Gives an error class its name and its marker, so `Class.is()` recognises its errors from any
+ * installed copy. Core's classes are registered already; a plugin calls this once for each error
+ * class it exports (a class it does not register is registered by its constructor's name on first use).
+ */
+export function registerErrorClass(Class: ErrorClass, name: string): void {
+  Object.defineProperty(Class.prototype, 'name', {
+    value: name,
+    writable: true,
+    configurable: true,
+  });
+  Object.defineProperty(Class.prototype, markOf(name), { value: true });
+}
+
+const ownName = (prototype: object): string | undefined =>
+  Object.hasOwn(prototype, 'name') ? ((prototype as { name: unknown }).name as string) : undefined;
+
 /**
  * The root of every error tinyrpc raises, and the error a method throws to choose what the caller sees.
  *
  * `throw new RpcError('Out of stock', { code: 4001, data: { sku } })` answers with exactly that code,
- * message and data. Recognise these errors with {@link RpcError.isRpcError}, which works across two
- * installed copies of this package where `instanceof` does not.
+ * message and data. Recognise errors with `Class.is(error)` ({@link RpcError.is}), which works across
+ * two installed copies of this package where `instanceof` does not.
  */
 export class RpcError extends Error {
   /** The code sent in the error response: -32000 (server error) unless a subclass or the thrower chose one. */
@@ -32,46 +58,51 @@ export class RpcError extends Error {
       message ?? (new.target as unknown as { defaultMessage?: string }).defaultMessage,
       options,
     );
-    this.name = new.target.name;
+    if (ownName(new.target.prototype) === undefined)
+      registerErrorClass(new.target, new.target.name);
     this.code = options.code ?? (new.target as unknown as { defaultCode: number }).defaultCode;
     this.data = options.data;
     this.response = options.response;
   }
 
   /** The code used when the thrower names none. */
-  static defaultCode = -32000;
+  static defaultCode: number = ErrorCode.ServerError;
   /** The message used when the thrower gives none. */
   static defaultMessage = 'Server error';
 
-  /** `true` for any tinyrpc error, from this or any other installed copy of `@tinyrpc/core`. */
-  static isRpcError(value: unknown): value is RpcError {
-    return (
-      typeof value === 'object' &&
-      value !== null &&
-      (value as Record<symbol, unknown>)[rpcErrorBrand] === true
-    );
+  /**
+   * `true` when the error came from the other side, as an error response ({@link RemoteError});
+   * `false` for what failed here: a transport, a timeout, an abort, an unreadable reply. Tells a
+   * remote internal error (-32603) from a local failure without `instanceof`.
+   */
+  get remote(): boolean {
+    return false;
   }
 
-  /** `true` when `value` is a tinyrpc error of this class (or, across installed copies, of this name). */
-  static is<T extends typeof RpcError>(this: T, value: unknown): value is InstanceType<T> {
-    if (!RpcError.isRpcError(value)) return false;
-    return value instanceof this || (value as Error).name === this.name;
+  /**
+   * `true` when `value` is an error of this class or a subclass, made by this or any other installed
+   * copy of `@tinyrpc/core`: `RpcError.is(e)` for any tinyrpc error, `TransportError.is(e)` for
+   * transport failures, and so on.
+   */
+  static is<T extends abstract new (...args: never[]) => RpcError>(
+    this: T,
+    value: unknown,
+  ): value is InstanceType<T> {
+    if (typeof value !== 'object' || value === null) return false;
+    const name = ownName(this.prototype as object) ?? this.name;
+    return (value as Record<symbol, unknown>)[markOf(name)] === true;
   }
 }
-Object.defineProperty(RpcError.prototype, rpcErrorBrand, { value: true });
-
-/** `true` for any tinyrpc error; the same as {@link RpcError.isRpcError}. */
-export const isRpcError = (value: unknown): value is RpcError => RpcError.isRpcError(value);
 
 /** A request the server could not accept. */
 export class BadRequestError extends RpcError {
-  static override defaultCode = -32600;
+  static override defaultCode: number = ErrorCode.InvalidRequest;
   static override defaultMessage = 'Invalid Request';
 }
 
 /** The request was not readable at all (JSON-RPC -32700). */
 export class ParseError extends BadRequestError {
-  static override defaultCode = -32700;
+  static override defaultCode: number = ErrorCode.ParseError;
   static override defaultMessage = 'Parse error';
 }
 
@@ -80,19 +111,19 @@ export class InvalidRequestError extends BadRequestError {}
 
 /** No method of that name is registered (JSON-RPC -32601). */
 export class MethodNotFoundError extends RpcError {
-  static override defaultCode = -32601;
+  static override defaultCode: number = ErrorCode.MethodNotFound;
   static override defaultMessage = 'Method not found';
 }
 
 /** The parameters do not fit the method (JSON-RPC -32602). */
 export class InvalidParamsError extends RpcError {
-  static override defaultCode = -32602;
+  static override defaultCode: number = ErrorCode.InvalidParams;
   static override defaultMessage = 'Invalid params';
 }
 
 /** The server failed in a way that is not the method's doing (JSON-RPC -32603). */
 export class InternalError extends RpcError {
-  static override defaultCode = -32603;
+  static override defaultCode: number = ErrorCode.InternalError;
   static override defaultMessage = 'Internal error';
 }
 
@@ -101,7 +132,7 @@ export class ServerError extends RpcError {}
 
 /** A reply the client could not accept. */
 export class BadReplyError extends RpcError {
-  static override defaultCode = -32603;
+  static override defaultCode: number = ErrorCode.InternalError;
   static override defaultMessage = 'Invalid reply';
 }
 
@@ -115,19 +146,43 @@ export class UnexpectedIdError extends BadReplyError {
 
 /** A call took longer than its timeout; nothing of it is left pending. */
 export class RpcTimeoutError extends RpcError {
-  static override defaultCode = -32603;
+  static override defaultCode: number = ErrorCode.InternalError;
   static override defaultMessage = 'Call timed out';
 }
 
 /** The transport failed: refused or lost connection, an HTTP error status, an over-size message. */
 export class TransportError extends RpcError {
-  static override defaultCode = -32603;
+  static override defaultCode: number = ErrorCode.InternalError;
   static override defaultMessage = 'Transport failed';
 }
 
 /**
  * The server answered a call with an error response.
  *
- * `code`, `message` and `data` are the server's, as they arrived.
+ * `code`, `message` and `data` are the server's, as they arrived; `remote` is `true`.
  */
-export class RemoteError extends RpcError {}
+export class RemoteError extends RpcError {
+  override get remote(): boolean {
+    return true;
+  }
+}
+
+// Explicit names survive bundlers that rename classes.
+for (const [Class, name] of [
+  [RpcError, 'RpcError'],
+  [BadRequestError, 'BadRequestError'],
+  [ParseError, 'ParseError'],
+  [InvalidRequestError, 'InvalidRequestError'],
+  [MethodNotFoundError, 'MethodNotFoundError'],
+  [InvalidParamsError, 'InvalidParamsError'],
+  [InternalError, 'InternalError'],
+  [ServerError, 'ServerError'],
+  [BadReplyError, 'BadReplyError'],
+  [InvalidReplyError, 'InvalidReplyError'],
+  [UnexpectedIdError, 'UnexpectedIdError'],
+  [RpcTimeoutError, 'RpcTimeoutError'],
+  [TransportError, 'TransportError'],
+  [RemoteError, 'RemoteError'],
+] as const) {
+  registerErrorClass(Class, name);
+}

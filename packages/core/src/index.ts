@@ -26,10 +26,13 @@ export type {
   ClientTransport,
   ClientTransportListener,
   CreateRequestOptions,
+  ErrorHandler,
+  ListenOptions,
   ErrorRespondOptions,
   Message,
   MessageHandler,
   Params,
+  ReconnectOptions,
   RequestId,
   RpcBatchRequest,
   RpcBatchResponse,
@@ -38,9 +41,11 @@ export type {
   RpcRequest,
   RpcResponse,
   SendOptions,
+  ServerLimits,
   ServerTransport,
   TransportContext,
 } from './types.ts';
+export { defaultLimits } from './limits.ts';
 export {
   BadReplyError,
   BadRequestError,
@@ -48,7 +53,6 @@ export {
   InvalidParamsError,
   InvalidReplyError,
   InvalidRequestError,
-  isRpcError,
   MethodNotFoundError,
   ParseError,
   RemoteError,
@@ -57,9 +61,11 @@ export {
   ServerError,
   TransportError,
   UnexpectedIdError,
+  registerErrorClass,
   type RpcErrorOptions,
 } from './errors.ts';
 export { toErrorObject } from './error-object.ts';
+export { ErrorCode } from './error-codes.ts';
 export {
   clientTransportBrand,
   isClientTransport,
@@ -101,6 +107,21 @@ export {
   type RpcClientOptions,
 } from './client.ts';
 export type { MethodNames, ProxyOptions, RpcOneWayProxy, RpcProxy } from './proxy.ts';
+export {
+  runInterceptors,
+  type ClientCall,
+  type ClientInterceptor,
+  type InterceptedCallOptions,
+  type Interceptor,
+  type ServerCall,
+  type ServerInterceptor,
+} from './interceptor.ts';
+export {
+  concurrencyLimit,
+  type ConcurrencyLimitOptions,
+} from './interceptors/concurrency-limit.ts';
+export { retry, type RetryOptions } from './interceptors/retry.ts';
+export { logCalls, type LogCallsOptions } from './interceptors/log-calls.ts';
 export { createMemoryTransport, type MemoryTransportPair } from './memory-transport.ts';
 export {
   CallbackClientTransport,

@@ -1,5 +1,6 @@
 import { clientTransportBrand, serverTransportBrand, setBrand } from './brand.ts';
 import { TransportError } from './errors.ts';
+import { InFlight } from './transport/in-flight.ts';
 import type {
   ClientTransport,
   Message,
@@ -28,7 +29,7 @@ const copy = (message: Message): Message =>
  */
 export function createMemoryTransport(): MemoryTransportPair {
   let handler: MessageHandler | undefined;
-  const inFlight = new Set<Promise<unknown>>();
+  const inFlight = new InFlight();
 
   const server: ServerTransport = {
     listen(newHandler) {
@@ -38,7 +39,7 @@ export function createMemoryTransport(): MemoryTransportPair {
     },
     async close() {
       handler = undefined;
-      while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+      await inFlight.drain();
     },
   };
   setBrand(server, serverTransportBrand);
@@ -47,14 +48,8 @@ export function createMemoryTransport(): MemoryTransportPair {
     async send(message: Message, options: SendOptions = {}) {
       options.signal?.throwIfAborted();
       if (handler === undefined) throw new TransportError('The memory server is not listening');
-      const reply = handler(copy(message), context);
-      inFlight.add(reply);
-      try {
-        const data = await reply;
-        return options.expectReply === false || data === undefined ? undefined : copy(data);
-      } finally {
-        inFlight.delete(reply);
-      }
+      const data = await inFlight.track(handler(copy(message), context));
+      return options.expectReply === false || data === undefined ? undefined : copy(data);
     },
   };
   setBrand(client, clientTransportBrand);

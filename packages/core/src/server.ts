@@ -1,7 +1,10 @@
 import { hasBrand, setBrand } from './brand.ts';
 import { isPromiseLike, type RpcDispatcher } from './dispatcher.ts';
 import { InternalError, RpcError } from './errors.ts';
+import type { ServerInterceptor } from './interceptor.ts';
+import { InFlight } from './transport/in-flight.ts';
 import type {
+  ListenOptions,
   Message,
   RpcBatchRequest,
   RpcBatchResponse,
@@ -14,7 +17,10 @@ import type {
 
 const serverBrand = Symbol.for('@tinyrpc/core/RpcServer');
 
-/** Which way a traced message travels: `'-->'` into the traced side, `'<--'` out of it. */
+/**
+ * Which way a traced message travels, on both sides as in Python tinyrpc: `'-->'` from client to
+ * server (a request: sent by a client, received by a server), `'<--'` from server to client (a reply).
+ */
 export type TraceDirection = '-->' | '<--';
 
 /** Called with every raw message in and out, as Python tinyrpc's `trace`. */
@@ -49,7 +55,8 @@ export class RpcServer {
   readonly dispatcher: RpcDispatcher;
   readonly #options: RpcServerOptions;
   readonly #closing = new AbortController();
-  readonly #inFlight = new Set<Promise<unknown>>();
+  readonly #inFlight = new InFlight();
+  readonly #interceptors: ServerInterceptor[] = [];
   #serving = false;
 
   constructor(
@@ -70,12 +77,33 @@ export class RpcServer {
     return hasBrand(value, serverBrand);
   }
 
+  /**
+   * Adds an interceptor that every call passes through (each member of a batch on its own), after
+   * those added before it. Returns the server, so calls chain.
+   */
+  use(interceptor: ServerInterceptor): this {
+    this.#interceptors.push(interceptor);
+    return this;
+  }
+
   /** Starts serving; resolves once the transport accepts messages. */
   async serve(): Promise<void> {
     if (this.#closing.signal.aborted) throw new Error('This server is closed');
     if (this.#serving) throw new Error('This server is already serving');
     this.#serving = true;
-    await this.transport.listen((message, context) => this.handle(message, context));
+    const { protocol } = this;
+    const options: ListenOptions = {
+      ...(protocol.contentType === undefined ? {} : { contentType: protocol.contentType }),
+      errorReply: (error) => {
+        try {
+          return protocol.createErrorResponse?.(error).serialize();
+        } catch (failure) {
+          this.#options.onError?.(failure);
+          return undefined;
+        }
+      },
+    };
+    await this.transport.listen((message, context) => this.handle(message, context), options);
   }
 
   /**
@@ -84,7 +112,7 @@ export class RpcServer {
    */
   async close(): Promise<void> {
     this.#closing.abort(new Error('Server closed'));
-    await Promise.all([this.transport.close(), this.#drain()]);
+    await Promise.all([this.transport.close(), this.#inFlight.drain()]);
   }
 
   /**
@@ -114,17 +142,30 @@ export class RpcServer {
       transport: context,
       signal: this.#closing.signal,
       hideErrorMessages: this.#options.hideErrorMessages ?? false,
+      interceptors: this.#interceptors,
     });
     if (!isPromiseLike(answer))
       return Promise.resolve(this.#reply(this.#serialize(parsed, answer), context));
-    const settled = answer
-      .then((value) => this.#reply(this.#serialize(parsed, value), context))
-      .catch((error: unknown) => {
+    // One `then` with both callbacks, counted by hand: each further `then`, `catch` or `finally`
+    // would cost every asynchronous call another promise and another turn of the microtask queue.
+    const inFlight = this.#inFlight;
+    inFlight.start();
+    return answer.then(
+      (value) => {
+        inFlight.finish();
+        try {
+          return this.#reply(this.#serialize(parsed, value), context);
+        } catch (error) {
+          this.#options.onError?.(error);
+          return undefined;
+        }
+      },
+      (error: unknown) => {
+        inFlight.finish();
         this.#options.onError?.(error);
         return undefined;
-      });
-    this.#track(settled);
-    return settled;
+      },
+    );
   }
 
   #reply(reply: Message | undefined, context: TransportContext): Message | undefined {
@@ -144,8 +185,7 @@ export class RpcServer {
   }
 
   #parseFailure(error: unknown): Message | undefined {
-    if (RpcError.isRpcError(error) && error.response !== undefined)
-      return error.response.serialize();
+    if (RpcError.is(error) && error.response !== undefined) return error.response.serialize();
     this.#options.onError?.(error);
     return undefined;
   }
@@ -165,23 +205,12 @@ export class RpcServer {
           response.serialize();
           return response;
         } catch (memberError) {
-          const member = batch.requests.find(
-            (r) => !RpcError.isRpcError(r) && r.id === response.id,
-          );
+          const member = batch.requests.find((r) => !RpcError.is(r) && r.id === response.id);
           return (member as RpcRequest).errorRespond(unencodable(memberError));
         }
       });
       return batch.createBatchResponse(repaired).serialize();
     }
-  }
-
-  #track(promise: Promise<unknown>): void {
-    this.#inFlight.add(promise);
-    void promise.finally(() => this.#inFlight.delete(promise));
-  }
-
-  async #drain(): Promise<void> {
-    while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
   }
 }
 

@@ -33,8 +33,15 @@ export interface TransportContext {
 export interface SendOptions {
   /** `false` for one-way messages: the transport does not wait for a reply and resolves `undefined`. */
   readonly expectReply?: boolean;
-  /** Aborts the send and the wait for its reply. */
+  /**
+   * Aborts the send and the wait for its reply. `RpcClient` passes one whenever the call has a
+   * timeout or a signal: a transport keeps no per-call timers of its own.
+   */
   readonly signal?: AbortSignal;
+  /** The protocol's content type (`application/json`…), for transports that label messages. */
+  readonly contentType?: string;
+  /** Headers of the call (trace context…), for transports that have them (HTTP, RabbitMQ, NATS). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /** Receives what arrives on a multiplexed client transport; see {@link ClientTransport.subscribe}. */
@@ -59,6 +66,14 @@ export interface ClientTransport {
   subscribe?(listener: ClientTransportListener): () => void;
   /** Releases sockets and other resources. */
   close?(): Promise<void>;
+  /**
+   * Milliseconds a call over this transport may take when neither the call nor the client sets a
+   * `timeout` (a broker transport, where a call can wait in a queue forever, sets one). The clock is
+   * `RpcClient`'s; the transport only suggests its default.
+   */
+  readonly defaultTimeout?: number;
+  /** `true` when `send` carries {@link SendOptions.headers} (HTTP, RabbitMQ, NATS). */
+  readonly supportsHeaders?: boolean;
 }
 
 /** Answers one incoming message; resolves with the reply, or `undefined` when none is due. */
@@ -67,10 +82,21 @@ export type MessageHandler = (
   context: TransportContext,
 ) => Promise<Message | undefined>;
 
+/** What `RpcServer` tells a server transport about its protocol when it starts it. */
+export interface ListenOptions {
+  /** The protocol's content type (`application/json`…), for transports that label messages. */
+  readonly contentType?: string;
+  /**
+   * Encodes the error reply (id `null`) for a message the transport refused before the protocol saw
+   * it, such as one over `maxMessageSize`; `undefined` when the protocol cannot build one.
+   */
+  readonly errorReply?: (error: RpcError) => Message | undefined;
+}
+
 /** Receives messages for a server and sends back the replies its handler produces. */
 export interface ServerTransport {
   /** Starts receiving; resolves once the transport accepts messages. */
-  listen(handler: MessageHandler): Promise<void>;
+  listen(handler: MessageHandler, options?: ListenOptions): Promise<void>;
   /** Stops accepting, finishes in-flight replies and releases sockets. */
   close(): Promise<void>;
 }
@@ -90,6 +116,11 @@ export interface RpcRequest {
   readonly params: Params | undefined;
   /** `true` when no response is due. */
   readonly oneWay: boolean;
+  /**
+   * Metadata that travelled inside the message (trace context…), for transports without headers;
+   * only where the protocol and the client agreed to carry it (JSON-RPC's `$meta` member).
+   */
+  readonly meta?: Readonly<Record<string, string>>;
   /** Creates the response carrying `result`. */
   respond(result: unknown): RpcResponse;
   /** Creates the error response for `error` (an {@link RpcError} keeps its code, message and data). */
@@ -138,6 +169,8 @@ export interface RpcBatchResponse {
 export interface CreateRequestOptions {
   /** Create a notification: no id, no response. */
   readonly oneWay?: boolean;
+  /** Metadata to carry inside the message (see {@link RpcRequest.meta}); ignored by protocols that cannot. */
+  readonly meta?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -158,4 +191,43 @@ export interface RpcProtocol {
   parseReply(data: Message): RpcResponse | RpcBatchResponse;
   /** `true` when the protocol has batches. */
   readonly supportsBatch?: boolean;
+  /** The media type of its messages (`application/json`, `application/msgpack`), for HTTP and the like. */
+  readonly contentType?: string;
+  /** Builds an error response with id `null`: the answer to input that reached no request. */
+  createErrorResponse?(error: RpcError): RpcResponse;
 }
+
+/**
+ * One reconnect policy for every transport that reconnects: exponential backoff from
+ * `initialDelay` to `maxDelay`, each delay randomised by up to `jitter` of itself.
+ * Transports take `reconnect?: boolean | ReconnectOptions`; `true` means these defaults.
+ */
+export interface ReconnectOptions {
+  /** Attempts before giving up. Default `Infinity`. */
+  readonly retries?: number;
+  /** Milliseconds before the first retry. Default 100. */
+  readonly initialDelay?: number;
+  /** The longest delay between two attempts, in milliseconds. Default 5000. */
+  readonly maxDelay?: number;
+  /** Share (0 to 1) of each delay that is random, so many clients do not retry in step. Default 0.2. */
+  readonly jitter?: number;
+}
+
+/**
+ * The limits a server transport takes, each where the transport has the idea, under these names
+ * on every transport. Defaults: {@link defaultLimits}.
+ */
+export interface ServerLimits {
+  /** Largest message in bytes; a larger one is refused with an error the client can read. */
+  readonly maxMessageSize?: number;
+  /** Calls running at once per connection; past it the transport stops reading that connection. */
+  readonly maxInFlight?: number;
+  /**
+   * Milliseconds a connection that has begun a message may send nothing more before it is closed
+   * (HTTP answers 408). `0` turns it off.
+   */
+  readonly idleTimeout?: number;
+}
+
+/** Receives what has no caller to go to: a handler that rejected, a socket error, a bad frame. */
+export type ErrorHandler = (error: unknown) => void;

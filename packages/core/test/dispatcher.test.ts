@@ -128,14 +128,40 @@ describe('RpcDispatcher: Standard Schema', () => {
     });
     expect(await errorOf(d, 'add', [1, 'x'])).toStrictEqual({
       code: -32602,
-      message: 'Invalid params',
+      message: 'Invalid params: 1: Expected a number',
       data: [{ message: 'Expected a number', path: ['1'] }],
     });
     expect(await errorOf(d, 'add', [1])).toEqual({
       code: -32602,
-      message: 'Invalid params',
+      message: 'Invalid params: Expected two arguments',
       data: [{ message: 'Expected two arguments' }],
     });
+  });
+
+  it('names the parameter in the issues of named params', async () => {
+    const d = new RpcDispatcher().add('add', (a: number, b: number) => a + b, {
+      schema: pairOfNumbers,
+      params: ['a', 'b'],
+    });
+    expect(await errorOf(d, 'add', { a: 1, b: 'x' })).toStrictEqual({
+      code: -32602,
+      message: 'Invalid params: b: Expected a number',
+      data: [{ message: 'Expected a number', path: ['b'] }],
+    });
+    // Positional calls keep the index they sent; path steps given as { key } objects are read too.
+    const keyed: StandardSchemaV1 = {
+      '~standard': {
+        version: 1,
+        vendor: 'test',
+        validate: () => ({ issues: [{ message: 'Too small', path: [{ key: 0 }, 'min'] }] }),
+      },
+    };
+    const k = new RpcDispatcher().add('f', (x: unknown) => x, { schema: keyed, params: ['x'] });
+    expect(await errorOf(k, 'f', [1])).toMatchObject({
+      message: 'Invalid params: 0.min: Too small',
+      data: [{ path: ['0', 'min'] }],
+    });
+    expect(await errorOf(k, 'f', { x: 1 })).toMatchObject({ data: [{ path: ['x', 'min'] }] });
   });
 
   it('checks the argument count on the schema’s output, so schema defaults apply', async () => {

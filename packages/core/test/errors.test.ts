@@ -6,7 +6,6 @@ import {
   InvalidParamsError,
   InvalidReplyError,
   InvalidRequestError,
-  isRpcError,
   MethodNotFoundError,
   ParseError,
   RemoteError,
@@ -16,6 +15,7 @@ import {
   toErrorObject,
   TransportError,
   UnexpectedIdError,
+  registerErrorClass,
 } from '@tinyrpc/core';
 import { stubRequest } from './stubs.ts';
 
@@ -44,8 +44,7 @@ describe('error classes', () => {
       expect(error.name).toBe(Class.name);
       expect(error).toBeInstanceOf(Error);
       if (Parent !== undefined) expect(error).toBeInstanceOf(Parent);
-      expect(RpcError.isRpcError(error)).toBe(true);
-      expect(isRpcError(error)).toBe(true);
+      expect(RpcError.is(error)).toBe(true);
       expect(Class.is(error)).toBe(true);
     },
   );
@@ -59,17 +58,36 @@ describe('error classes', () => {
     expect(new InvalidParamsError(undefined, { data: 'x' }).message).toBe('Invalid params');
   });
 
-  it('is recognised by marker, not by instanceof', () => {
-    expect(isRpcError(new Error('plain'))).toBe(false);
-    expect(isRpcError(null)).toBe(false);
-    expect(isRpcError('RpcError')).toBe(false);
-    expect(isRpcError({ name: 'RpcError', code: -32000 })).toBe(false);
-    // An error from another installed copy: same brand symbol, different class.
-    const foreign = Object.assign(new Error('elsewhere'), { name: 'MethodNotFoundError' });
-    Object.defineProperty(foreign, Symbol.for('@tinyrpc/core/RpcError'), { value: true });
-    expect(isRpcError(foreign)).toBe(true);
-    expect(MethodNotFoundError.is(foreign)).toBe(true);
-    expect(InvalidParamsError.is(foreign)).toBe(false);
+  it('is recognised by marker, not by name or shape', () => {
+    expect(RpcError.is(new Error('plain'))).toBe(false);
+    expect(RpcError.is(null)).toBe(false);
+    expect(RpcError.is('RpcError')).toBe(false);
+    expect(RpcError.is({ name: 'RpcError', code: -32000 })).toBe(false);
+    expect(TransportError.is(Object.assign(new Error('x'), { name: 'TransportError' }))).toBe(
+      false,
+    );
+  });
+
+  it('tells a remote error from a local failure with the same code', () => {
+    const remote = new RemoteError('Internal error', { code: -32603 });
+    const local = new TransportError();
+    expect(remote.code).toBe(local.code);
+    expect(remote.remote).toBe(true);
+    expect([local, new RpcTimeoutError(), new InvalidReplyError()].map((e) => e.remote)).toEqual([
+      false,
+      false,
+      false,
+    ]);
+  });
+
+  it('recognises user subclasses, registered or not', () => {
+    class OutOfStockError extends RpcError {}
+    class PaymentError extends RpcError {}
+    registerErrorClass(PaymentError, 'PaymentError');
+    expect(OutOfStockError.is(new OutOfStockError())).toBe(true);
+    expect(new OutOfStockError().name).toBe('OutOfStockError');
+    expect(RpcError.is(new PaymentError())).toBe(true);
+    expect(PaymentError.is(new OutOfStockError())).toBe(false);
   });
 
   it('is() of a class accepts subclasses and rejects siblings', () => {

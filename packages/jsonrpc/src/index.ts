@@ -40,4 +40,4 @@ export {
   JsonRpcSuccessResponse,
   type Stringify,
 } from './json-rpc-messages.ts';
-export { JSON_RPC_CONTENT_TYPE, JsonRpcErrorCode } from './error-codes.ts';
+export { JSON_RPC_CONTENT_TYPE } from './error-codes.ts';

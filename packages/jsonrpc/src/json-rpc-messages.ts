@@ -20,6 +20,8 @@ export class JsonRpcRequest implements RpcRequest {
   readonly method: string;
   readonly params: Params | undefined;
   readonly oneWay: boolean;
+  /** Metadata carried in the `$meta` member (trace context…); see the README's extension. */
+  readonly meta: Readonly<Record<string, string>> | undefined;
   readonly #stringify: Stringify;
 
   constructor(
@@ -27,11 +29,13 @@ export class JsonRpcRequest implements RpcRequest {
     method: string,
     params: Params | undefined,
     stringify: Stringify,
+    meta?: Readonly<Record<string, string>>,
   ) {
     this.id = id;
     this.method = method;
     this.params = params;
     this.oneWay = id === undefined;
+    this.meta = meta;
     this.#stringify = stringify;
   }
 
@@ -56,6 +60,7 @@ export class JsonRpcRequest implements RpcRequest {
     const json: Record<string, unknown> = { jsonrpc: '2.0', method: this.method };
     if (this.params !== undefined) json['params'] = this.params;
     if (this.id !== undefined) json['id'] = this.id;
+    if (this.meta !== undefined) json['$meta'] = this.meta;
     return json;
   }
 }

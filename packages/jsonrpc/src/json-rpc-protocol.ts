@@ -21,6 +21,7 @@ import {
   JsonRpcSuccessResponse,
   type Stringify,
 } from './json-rpc-messages.ts';
+import { JSON_RPC_CONTENT_TYPE } from './error-codes.ts';
 
 /** A pair of functions that turn values into JSON text and back, in place of `JSON`. */
 export interface JsonSerializer {
@@ -50,6 +51,16 @@ const isId = (value: unknown): value is RequestId =>
   (typeof value === 'number' && Number.isFinite(value)) ||
   value === null;
 
+// `$meta` is read only when it is an object of strings; anything else is ignored, as any other
+// member the specification does not name.
+function metaOf(value: unknown): Readonly<Record<string, string>> | undefined {
+  if (!isObject(value)) return undefined;
+  const entries = Object.entries(value);
+  return entries.every(([, v]) => typeof v === 'string')
+    ? (Object.fromEntries(entries) as Record<string, string>)
+    : undefined;
+}
+
 /**
  * JSON-RPC 2.0, all of it: calls with positional or named params, notifications, batches, and the
  * specification's error codes. Messages are produced as strings.
@@ -59,6 +70,8 @@ const isId = (value: unknown): value is RequestId =>
  */
 export class JsonRpcProtocol implements RpcProtocol {
   readonly supportsBatch = true;
+  /** `application/json`: what HTTP and other labelled transports send these messages as. */
+  readonly contentType = JSON_RPC_CONTENT_TYPE;
   /** Most requests allowed in one batch. */
   readonly maxBatchLength: number;
   readonly #stringify: Stringify;
@@ -84,12 +97,17 @@ export class JsonRpcProtocol implements RpcProtocol {
   /** Builds a request with the next id of this protocol instance (a number), or a notification. */
   createRequest(method: string, params?: Params, options?: CreateRequestOptions): JsonRpcRequest {
     const id = options?.oneWay ? undefined : this.#newId();
-    return new JsonRpcRequest(id, method, params, this.#stringify);
+    return new JsonRpcRequest(id, method, params, this.#stringify, options?.meta);
   }
 
   /** Builds one batch message of `requests`. */
   createBatchRequest(requests: readonly JsonRpcRequest[]): JsonRpcBatchRequest {
     return new JsonRpcBatchRequest(requests, this.#stringify);
+  }
+
+  /** Builds an error response with id `null`, the answer to input that reached no request. */
+  createErrorResponse(error: RpcError): JsonRpcErrorResponse {
+    return new JsonRpcErrorResponse(null, toErrorObject(error), this.#stringify);
   }
 
   /**
@@ -145,6 +163,7 @@ export class JsonRpcProtocol implements RpcProtocol {
       method,
       params as Params | undefined,
       this.#stringify,
+      metaOf(value['$meta']),
     );
   }
 

@@ -60,7 +60,7 @@ function checkParsed(parsed: RpcRequest | RpcBatchRequest): void {
     expect(parsed.requests.length).toBeGreaterThan(0);
     expect(parsed.requests.length).toBeLessThanOrEqual(protocol.maxBatchLength);
     for (const member of parsed.requests) {
-      if (RpcError.isRpcError(member)) expectErrorResponse(member.response?.serialize());
+      if (RpcError.is(member)) expectErrorResponse(member.response?.serialize());
       else checkRequest(member);
     }
   } else {
@@ -74,7 +74,7 @@ function parseOrProtocolError(data: Message): void {
   try {
     parsed = protocol.parseRequest(data);
   } catch (error) {
-    expect(RpcError.isRpcError(error)).toBe(true);
+    expect(RpcError.is(error)).toBe(true);
     expectErrorResponse((error as RpcError).response?.serialize());
     return;
   }

@@ -42,5 +42,5 @@ export {
 } from './msgpack-rpc-messages.ts';
 export { defaultMsgpackrOptions, type MsgpackrOptions } from './msgpack-codec.ts';
 export { readError } from './read-error.ts';
-export { MSGPACK_RPC_CONTENT_TYPE, MsgpackRpcErrorCode } from './error-codes.ts';
+export { MSGPACK_RPC_CONTENT_TYPE } from './error-codes.ts';
 export { MsgpackRpcMessageType } from './message-type.ts';

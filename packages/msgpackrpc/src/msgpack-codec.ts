@@ -77,19 +77,39 @@ const copyOf: (bytes: Uint8Array) => Uint8Array =
         return copy;
       };
 
-// msgpackr reads the never-used byte 0xc1 as a marker object instead of failing, as the format
-// says a reader must.
-function containsNeverUsed(value: unknown): boolean {
-  if (typeof value !== 'object' || value === null) return false;
-  if (value === C1) return true;
-  if (Array.isArray(value)) return value.some(containsNeverUsed);
+const INT64_MIN = -(2n ** 63n);
+const UINT64_MAX = 2n ** 64n - 1n;
+
+/**
+ * Why a decoded value is not standard MessagePack data, or `undefined` when it is. msgpackr reads
+ * the never-used byte 0xc1 as a marker object instead of failing, and reads its own extensions
+ * (big integers beyond 64 bits, sets, regular expressions, errors) whatever its options say: a
+ * 4 MB integer from the wire costs seconds to write back, so these are refused as they arrive.
+ */
+function nonStandard(value: unknown): string | undefined {
+  if (typeof value === 'bigint')
+    return value < INT64_MIN || value > UINT64_MAX ? 'an integer beyond 64 bits' : undefined;
+  if (typeof value !== 'object' || value === null) return undefined;
+  if (value === C1) return 'the never-used byte 0xc1';
+  if (Array.isArray(value)) return firstOf(value);
   if (value instanceof Map) {
     for (const [key, item] of value as Map<unknown, unknown>) {
-      if (containsNeverUsed(key) || containsNeverUsed(item)) return true;
+      const reason = nonStandard(key) ?? nonStandard(item);
+      if (reason !== undefined) return reason;
     }
-    return false;
+    return undefined;
   }
-  return isPlainObject(value) && Object.values(value).some(containsNeverUsed);
+  if (isPlainObject(value)) return firstOf(Object.values(value));
+  if (value instanceof Uint8Array || value instanceof Date) return undefined;
+  return `a msgpackr extension (${Object.prototype.toString.call(value)})`;
+}
+
+function firstOf(values: readonly unknown[]): string | undefined {
+  for (const item of values) {
+    const reason = nonStandard(item);
+    if (reason !== undefined) return reason;
+  }
+  return undefined;
 }
 
 /** How the messages of one protocol instance are written: shared by its requests and responses. */
@@ -128,8 +148,8 @@ export class MsgpackCodec {
   /** Reads one MessagePack value that must fill `data` exactly; throws what msgpackr throws. */
   decode(data: Uint8Array): unknown {
     const value: unknown = this.#packr.unpack(data);
-    if (containsNeverUsed(value))
-      throw new Error('The MessagePack data holds the never-used byte 0xc1');
+    const reason = nonStandard(value);
+    if (reason !== undefined) throw new Error(`The MessagePack data holds ${reason}`);
     return value;
   }
 }

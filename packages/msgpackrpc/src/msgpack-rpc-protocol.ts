@@ -25,6 +25,7 @@ import {
 } from './msgpack-rpc-messages.ts';
 import { MsgpackRpcMessageType } from './message-type.ts';
 import { readError } from './read-error.ts';
+import { MSGPACK_RPC_CONTENT_TYPE } from './error-codes.ts';
 
 /** Options of {@link MsgpackRpcProtocol}. */
 export interface MsgpackRpcProtocolOptions {
@@ -77,6 +78,8 @@ const isRecord = (value: unknown): value is Record<string, unknown> => {
 export class MsgpackRpcProtocol implements RpcProtocol {
   /** MessagePack-RPC has no batches: `RpcClient.batch` refuses, `callAll` works. */
   readonly supportsBatch = false;
+  /** `application/msgpack`: what HTTP and other labelled transports send these messages as. */
+  readonly contentType = MSGPACK_RPC_CONTENT_TYPE;
   /** Whether maps are accepted and sent as named params. */
   readonly namedParams: boolean;
   readonly #codec: MsgpackCodec;
@@ -95,6 +98,11 @@ export class MsgpackRpcProtocol implements RpcProtocol {
       options.largeIntegersAsInt64 ?? true,
     );
     setBrand(this, protocolBrand);
+  }
+
+  /** Builds an error response with msgid nil, the answer to input that reached no request. */
+  createErrorResponse(error: RpcError): MsgpackRpcErrorResponse {
+    return new MsgpackRpcErrorResponse(null, toErrorObject(error), this.#codec);
   }
 
   /**

@@ -67,7 +67,7 @@ function checkParseRequest(protocol: MsgpackRpcProtocol, bytes: Uint8Array): voi
   try {
     request = protocol.parseRequest(bytes);
   } catch (error) {
-    expect(RpcError.isRpcError(error)).toBe(true);
+    expect(RpcError.is(error)).toBe(true);
     const response = (error as RpcError).response;
     expect(response).toBeDefined();
     expect(isErrorResponse(response!.serialize() as Uint8Array)).toBe(true);

@@ -26,7 +26,7 @@ function rejectRequest(bytes: Uint8Array | string): { error: RpcError; wire: unk
   try {
     protocol.parseRequest(bytes);
   } catch (error) {
-    if (!RpcError.isRpcError(error)) throw error;
+    if (!RpcError.is(error)) throw error;
     expect(error.response).toBeDefined();
     return { error, wire: unpack(error.response!.serialize() as Uint8Array) };
   }

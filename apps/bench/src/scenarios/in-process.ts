@@ -2,6 +2,7 @@
 // is an async handler awaited once per call, as a server would run it.
 import { RpcDispatcher, RpcServer, type ServerTransport } from '@tinyrpc/core';
 import { JsonRpcProtocol } from '@tinyrpc/jsonrpc';
+import { serverTracing } from '@tinyrpc/opentelemetry';
 import jayson from 'jayson';
 import { JSONRPCServer } from 'json-rpc-2.0';
 import { durationMs, measure, type Result, type Scenario } from '../measure.ts';
@@ -9,7 +10,7 @@ import { durationMs, measure, type Result, type Scenario } from '../measure.ts';
 const add = (a: number, b: number): number => a + b;
 const echo = (value: string): string => value;
 
-function contenders(method: 'add' | 'echo', params: unknown[]): [string, () => Promise<unknown>][] {
+function contenders(method: 'add' | 'echo', params: unknown[]): [string, () => unknown][] {
   // Request texts are made before timing starts, so only their handling is measured.
   const texts = Array.from({ length: 1024 }, (_, i) =>
     JSON.stringify({ jsonrpc: '2.0', method, params, id: i + 1 }),
@@ -29,6 +30,11 @@ function contenders(method: 'add' | 'echo', params: unknown[]): [string, () => P
     close: () => Promise.resolve(),
   };
   const tinyrpc = new RpcServer(unused, new JsonRpcProtocol(), dispatcher);
+  const withInterceptor = new RpcServer(unused, new JsonRpcProtocol(), dispatcher).use(
+    (_call, next) => next(),
+  );
+  // No OpenTelemetry SDK is registered: the API's no-op tracer, what tracing costs before export.
+  const withTracing = new RpcServer(unused, new JsonRpcProtocol(), dispatcher).use(serverTracing());
 
   const jaysonServer = new jayson.Server({
     add: (args: [number, number], done: (e: null, r: number) => void) => {
@@ -46,6 +52,15 @@ function contenders(method: 'add' | 'echo', params: unknown[]): [string, () => P
       });
     });
 
+  // jayson's own synchronous path: its callback runs before `call` returns, no promise involved.
+  const viaJaysonSync = (text: string): string => {
+    let reply = '';
+    jaysonServer.call(text, (_error: unknown, success: unknown) => {
+      reply = JSON.stringify(success);
+    });
+    return reply;
+  };
+
   const jsonRpc2 = new JSONRPCServer();
   jsonRpc2.addMethod('add', (p: [number, number]) => add(...p));
   jsonRpc2.addMethod('echo', (p: [string]) => echo(...p));
@@ -55,7 +70,10 @@ function contenders(method: 'add' | 'echo', params: unknown[]): [string, () => P
   return [
     ['raw JSON.parse/call/JSON.stringify', () => raw(request())],
     ['@tinyrpc/jsonrpc + RpcServer', () => tinyrpc.handle(request())],
-    ['jayson', () => viaJayson(request())],
+    ['RpcServer + one no-op interceptor', () => withInterceptor.handle(request())],
+    ['RpcServer + serverTracing(), no SDK', () => withTracing.handle(request())],
+    ['jayson (promise-wrapped)', () => viaJayson(request())],
+    ['jayson (synchronous callback)', () => viaJaysonSync(request())],
     ['json-rpc-2.0', () => viaJsonRpc2(request())],
   ];
 }

@@ -2,14 +2,17 @@ import {
   clientTransportBrand,
   serverTransportBrand,
   setBrand,
+  InvalidRequestError,
   TransportError,
   type ClientTransport,
+  type ListenOptions,
   type ClientTransportListener,
   type Message,
   type MessageHandler,
   type SendOptions,
 } from '@tinyrpc/core';
 import type { TransportFixture } from '@tinyrpc/conformance';
+import { InFlight, messageSize, tooLargeError } from '@tinyrpc/core/transport';
 
 /** Faults a {@link createPipeFixture} transport can be given, each breaking one rule of the contract. */
 export interface Faults {
@@ -33,6 +36,17 @@ export interface Faults {
   readonly noBrand?: boolean;
   /** Swap each reply with the one before (a request/reply transport that mixes up its replies). */
   readonly swapReplies?: boolean;
+  /** Run every call at once, whatever `maxInFlight` the fixture was given. */
+  readonly ignoreInFlightLimit?: boolean;
+  /** Stop serving everyone after refusing an over-size message. */
+  readonly stopAfterOverSize?: boolean;
+}
+
+/** The shared limits a {@link createPipeFixture} server keeps, as `ServerLimits` transports do. */
+export interface PipeLimits {
+  readonly maxMessageSize: number;
+  /** Calls per connection at once; past it, messages wait (the pipe stops reading them). */
+  readonly maxInFlight: number;
 }
 
 const copy = (message: Message): Message =>
@@ -45,8 +59,9 @@ const later = (fn: () => void): void => {
  * A small in-process transport written for the kit's own tests: multiplexed (or request/reply with
  * `swapReplies`), correct unless given faults.
  */
-export function createPipeFixture(faults: Faults = {}): TransportFixture {
+export function createPipeFixture(faults: Faults = {}, limits?: PipeLimits): TransportFixture {
   let handler: MessageHandler | undefined;
+  let listenOptions: ListenOptions | undefined;
   let open = false;
   let replies = 0;
   let queue: Promise<unknown> = Promise.resolve();
@@ -71,8 +86,9 @@ export function createPipeFixture(faults: Faults = {}): TransportFixture {
   };
 
   const server = {
-    listen(newHandler: MessageHandler) {
+    listen(newHandler: MessageHandler, options?: ListenOptions) {
       handler = newHandler;
+      listenOptions = options;
       open = true;
       return Promise.resolve();
     },
@@ -92,12 +108,39 @@ export function createPipeFixture(faults: Faults = {}): TransportFixture {
       connected: true,
     };
     connections.add(connection);
+    // Messages past maxInFlight wait here, as unread bytes wait in a paused socket.
+    const waiting: (() => void)[] = [];
+    const gate = new InFlight({
+      limit: limits === undefined || faults.ignoreInFlightLimit ? Infinity : limits.maxInFlight,
+      onAvailable: () => {
+        while (!gate.full && waiting.length > 0) {
+          gate.start();
+          waiting.shift()?.();
+        }
+      },
+    });
+    // Counts the message as running from the moment it is admitted.
+    const admitted = (): Promise<void> => {
+      if (gate.full) return new Promise((resolve) => waiting.push(resolve));
+      gate.start();
+      return Promise.resolve();
+    };
     const deliver = (message: Message): Promise<Message | undefined> => {
       const run = async (): Promise<Message | undefined> => {
         await new Promise<void>((resolve) => {
           later(resolve);
         });
-        return answer(message);
+        if (limits !== undefined && messageSize(message) > limits.maxMessageSize) {
+          if (faults.stopAfterOverSize) open = false;
+          const refusal = tooLargeError(messageSize(message), limits.maxMessageSize);
+          return listenOptions?.errorReply?.(new InvalidRequestError(refusal.message));
+        }
+        await admitted();
+        try {
+          return await answer(message);
+        } finally {
+          gate.finish();
+        }
       };
       const done = faults.serial ? queue.then(run, run) : run();
       queue = done;
