@@ -120,7 +120,7 @@ export interface RpcRequest {
    * Metadata that travelled inside the message (trace context…), for transports without headers;
    * only where the protocol and the client agreed to carry it (JSON-RPC's `$meta` member).
    */
-  readonly meta?: Readonly<Record<string, string>>;
+  readonly meta?: Readonly<Record<string, string>> | undefined;
   /** Creates the response carrying `result`. */
   respond(result: unknown): RpcResponse;
   /** Creates the error response for `error` (an {@link RpcError} keeps its code, message and data). */
@@ -170,7 +170,7 @@ export interface CreateRequestOptions {
   /** Create a notification: no id, no response. */
   readonly oneWay?: boolean;
   /** Metadata to carry inside the message (see {@link RpcRequest.meta}); ignored by protocols that cannot. */
-  readonly meta?: Readonly<Record<string, string>>;
+  readonly meta?: Readonly<Record<string, string>> | undefined;
 }
 
 /**

@@ -10,7 +10,7 @@ import { findReadmes, runnableBlocks } from './readme-blocks.ts';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 const tsx = createRequire(import.meta.url).resolve('tsx');
-const exampleTimeout = 20_000;
+const exampleTimeout = 40_000;
 
 // A project folder as a user's would be: the examples import @tinyrpc/* by name, which resolves
 // to the workspace packages (and, through their real folders, to their own dependencies).
