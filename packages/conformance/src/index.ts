@@ -5,7 +5,7 @@
  *
  * @example
  * ```ts
- * import { describe, it } from 'vitest'; // or: import { describe, it } from 'node:test';
+ * import { describe, it } from 'node:test'; // or: import { describe, it } from 'vitest';
  * import { createMemoryTransport } from '@tinyrpc/core';
  * import { runProtocolConformance, runTransportConformance } from '@tinyrpc/conformance';
  * import { JsonRpcProtocol } from '@tinyrpc/jsonrpc';

@@ -15,6 +15,7 @@ export interface ConformanceIt {
  * The kit needs no hooks: every case sets up and tears down what it uses itself.
  */
 export interface ConformanceRunner {
+  /** Declares a group of cases named `name`; `fn` registers them. */
   readonly describe: (name: string, fn: () => void) => unknown;
   readonly it: ConformanceIt;
 }

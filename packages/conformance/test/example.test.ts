@@ -32,7 +32,7 @@ runTransportConformance(
 describe('the README', () => {
   const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
   const block = (marker: string): string | undefined =>
-    new RegExp(`<!-- ${marker} -->\\s*\`\`\`ts\\n([\\s\\S]*?)\`\`\``).exec(readme)?.[1];
+    new RegExp(`<!-- ${marker} -->\\s*\`\`\`ts[^\\n]*\\n([\\s\\S]*?)\`\`\``).exec(readme)?.[1];
 
   it('shows the example transport exactly as tested', () => {
     const source = readFileSync(new URL('example/port-transport.ts', import.meta.url), 'utf8');

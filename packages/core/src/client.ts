@@ -300,10 +300,19 @@ export class RpcClient {
     return Promise.allSettled(outcomes);
   }
 
-  /** A proxy whose methods call the remote methods of the same name (after `prefix`). */
+  /**
+   * A proxy whose methods call the remote methods of the same name (after `prefix`).
+   *
+   * @typeParam Api - The remote API: an interface of its methods.
+   */
   getProxy<Api = Record<string, (...args: never[]) => unknown>>(
     options?: ProxyOptions & { readonly oneWay?: false },
   ): RpcProxy<Api>;
+  /**
+   * A proxy whose methods send notifications of the same name (after `prefix`): no reply comes back.
+   *
+   * @typeParam Api - The remote API: an interface of its methods.
+   */
   getProxy<Api = Record<string, (...args: never[]) => unknown>>(
     options: ProxyOptions & { readonly oneWay: true },
   ): RpcOneWayProxy<Api>;

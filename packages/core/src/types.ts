@@ -123,7 +123,7 @@ export interface RpcRequest {
    * Metadata that travelled inside the message (trace context…), for transports without headers;
    * only where the protocol and the client agreed to carry it (JSON-RPC's `$meta` member).
    */
-  readonly meta?: Readonly<Record<string, string>>;
+  readonly meta?: Readonly<Record<string, string>> | undefined;
   /** Creates the response carrying `result`. */
   respond(result: unknown): RpcResponse;
   /** Creates the error response for `error` (an {@link RpcError} keeps its code, message and data). */
@@ -143,8 +143,8 @@ export interface RpcResponse {
   readonly id: RequestId;
   /** The result; meaningful only when `error` is undefined. */
   readonly result?: unknown;
-  /** Present when the call failed. */
-  readonly error?: RpcErrorObject;
+  /** Present when the call failed. (`| undefined`: implementations may declare it always, for consumers with `exactOptionalPropertyTypes`.) */
+  readonly error?: RpcErrorObject | undefined;
   /** The response as it travels. */
   serialize(): Message;
 }
@@ -156,6 +156,7 @@ export interface RpcBatchRequest {
   readonly requests: readonly (RpcRequest | RpcError)[];
   /** Combines member responses (notifications give none) into one batch response. */
   createBatchResponse(responses: readonly RpcResponse[]): RpcBatchResponse;
+  /** The batch as it travels. */
   serialize(): Message;
 }
 
@@ -172,7 +173,7 @@ export interface CreateRequestOptions {
   /** Create a notification: no id, no response. */
   readonly oneWay?: boolean;
   /** Metadata to carry inside the message (see {@link RpcRequest.meta}); ignored by protocols that cannot. */
-  readonly meta?: Readonly<Record<string, string>>;
+  readonly meta?: Readonly<Record<string, string>> | undefined;
 }
 
 /**

@@ -126,6 +126,7 @@ export class JsonRpcBatchRequest implements RpcBatchRequest {
     return new JsonRpcBatchResponse(responses);
   }
 
+  /** The batch as one JSON array; fails for a member that could not be parsed. */
   serialize(): string {
     const members = this.requests.map((request) => {
       if (!(request instanceof JsonRpcRequest)) throw new TypeError('Cannot send a failed request');

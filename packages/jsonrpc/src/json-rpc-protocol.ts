@@ -25,7 +25,9 @@ import { JSON_RPC_CONTENT_TYPE } from './error-codes.ts';
 
 /** A pair of functions that turn values into JSON text and back, in place of `JSON`. */
 export interface JsonSerializer {
+  /** Turns a message object into text, as `JSON.stringify`. */
   stringify(value: unknown): string;
+  /** Turns text into a message object, as `JSON.parse`. */
   parse(text: string): unknown;
 }
 

@@ -14,7 +14,8 @@ import { readWebBody } from './read-web-body.ts';
 /** Options of {@link HttpClientTransport}. */
 export interface HttpClientTransportOptions {
   /** Headers sent with every request, such as `Authorization`. */
-  readonly headers?: HeadersInit;
+  // What `new Headers()` takes: the DOM lib's HeadersInit, which Node-only type setups lack.
+  readonly headers?: ConstructorParameters<typeof Headers>[0];
   /**
    * Milliseconds a call over this transport may take when neither the call nor the `RpcClient` sets
    * a `timeout` (the transport's `defaultTimeout`). The clock is `RpcClient`'s: the transport keeps

@@ -7,8 +7,11 @@ import { TransportError, type Message } from '@tinyrpc/core';
 export interface WebSocketLike {
   binaryType: string;
   readonly readyState: number;
+  /** Sends one frame: a string as text, bytes as binary. */
   send(data: string | Uint8Array<ArrayBuffer>): void;
+  /** Closes the connection. */
   close(code?: number, reason?: string): void;
+  /** Listens for the socket's events. */
   addEventListener(
     type: 'open' | 'message' | 'close' | 'error',
     listener: (event: unknown) => void,

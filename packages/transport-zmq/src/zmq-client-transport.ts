@@ -80,7 +80,7 @@ export class ZmqClientTransport implements ClientTransport {
    * Delivers every reply to `listener` (DEALER mode only; `undefined` in REQ mode, where `send`
    * resolves with the reply). Returns a function that stops delivery.
    */
-  readonly subscribe: ((listener: ClientTransportListener) => () => void) | undefined;
+  readonly subscribe?: (listener: ClientTransportListener) => () => void;
   readonly #dealer: DealerChannel | undefined;
   readonly #req: ReqChannel | undefined;
 

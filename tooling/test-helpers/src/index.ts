@@ -1,4 +1,4 @@
-export { gate, pythonHas, tcpReachable } from './services.ts';
+export { brokersOf, gate, pythonHas, tcpReachable } from './services.ts';
 export { freePort } from './free-port.ts';
 export { startPython, type PythonPeer } from './python-peer.ts';
 export { portChannel, type PortChannel } from './port-channel.ts';

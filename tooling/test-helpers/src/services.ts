@@ -43,3 +43,15 @@ export function gate(what: string, available: boolean): boolean {
   console.warn(`skipping tests: ${what} is not available`);
   return false;
 }
+
+// Brokers a piece of code may connect to, by URL scheme (amqp://user:pass@host:5672 and the like).
+const brokerUrl = /\b(amqps?|nats|redis|mqtt):\/\/(?:[^@\s'"`/]*@)?([\w.-]+):(\d+)/g;
+
+/** The brokers that `code` (an example's source) names in URLs with a port, so a test can gate on them. */
+export function brokersOf(code: string): { scheme: string; host: string; port: number }[] {
+  return [...code.matchAll(brokerUrl)].map(([, scheme = '', host = '', port = '']) => ({
+    scheme,
+    host,
+    port: Number(port),
+  }));
+}

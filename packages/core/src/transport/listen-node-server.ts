@@ -3,8 +3,11 @@ import { describeError } from './describe-error.ts';
 
 /** The part of a `net.Server` or `http.Server` that {@link listenNodeServer} uses. */
 export interface ListenableServer {
+  /** Starts listening on a port or socket path; calls `ready` once it does. */
   listen(options: { port: number; host: string } | { path: string }, ready: () => void): unknown;
+  /** Hears the next `error`, such as a port already in use. */
   once(event: 'error', listener: (error: Error) => void): unknown;
+  /** Stops hearing `error`. */
   off(event: 'error', listener: (error: Error) => void): unknown;
 }
 
