@@ -11,9 +11,10 @@ import { linkWorkspacePackages } from './lib/workspace-packages.mjs';
 const budgets = [
   {
     name: 'HTTP client (core + jsonrpc + transport-http)',
-    // The target is 4.5 kB (4.34 kB before client interceptors and per-class error markers came
-    // to core); until core sheds that weight again, the budget holds today's 5.39 kB.
-    bytes: 5500,
+    // The target is 4.5 kB (4.34 kB before client interceptors, per-class error markers and the
+    // transport kit came to core); until core sheds that weight again, the budget holds today's
+    // 5.82 kB so that it grows no further unnoticed.
+    bytes: 6000,
     source: `
       import { RpcClient } from '@tinyrpc/core';
       import { JsonRpcProtocol } from '@tinyrpc/jsonrpc';
@@ -23,8 +24,8 @@ const budgets = [
   },
   {
     name: 'WebSocket client (core + jsonrpc + transport-ws)',
-    // Target as above; 4.71 kB before interceptors, 5.79 kB today.
-    bytes: 6000,
+    // Target as above; 4.71 kB before interceptors, 6.26 kB today.
+    bytes: 6400,
     source: `
       import { RpcClient } from '@tinyrpc/core';
       import { JsonRpcProtocol } from '@tinyrpc/jsonrpc';

@@ -1,5 +1,6 @@
 /** Where a command writes: a stream with an optional terminal flag, as `process.stdout` is. */
 export interface OutputStream {
+  /** Writes text as it is, without a newline of its own. */
   write(text: string): unknown;
   readonly isTTY?: boolean | undefined;
   readonly columns?: number | undefined;

@@ -71,9 +71,9 @@ export interface ClientTransport {
    * `timeout` (a broker transport, where a call can wait in a queue forever, sets one). The clock is
    * `RpcClient`'s; the transport only suggests its default.
    */
-  readonly defaultTimeout?: number;
+  readonly defaultTimeout?: number | undefined;
   /** `true` when `send` carries {@link SendOptions.headers} (HTTP, RabbitMQ, NATS). */
-  readonly supportsHeaders?: boolean;
+  readonly supportsHeaders?: boolean | undefined;
 }
 
 /** Answers one incoming message; resolves with the reply, or `undefined` when none is due. */

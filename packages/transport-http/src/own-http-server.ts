@@ -41,9 +41,9 @@ export class OwnHttpServer {
     notFound: Listener,
     options: OwnHttpServerOptions,
   ): Promise<OwnHttpServer> {
-    // Loaded here, not at the top, so that bundling the package for a browser (for the client)
-    // needs no Node modules.
-    const { createServer } = await import(/* webpackIgnore: true */ 'node:http');
+    // Taken from Node at run time, not imported, so that bundling the package for a browser (for
+    // the client) resolves no Node module at all (Node 20.16+ has getBuiltinModule).
+    const { createServer } = process.getBuiltinModule('node:http');
     const { path } = options;
     const own = new OwnHttpServer(
       createServer(

@@ -29,7 +29,7 @@ export interface FrameDecoder {
   /**
    * Takes the next chunk, which must not change afterwards; returns the messages it completes.
    * Throws a `TransportError` on a bad frame, after which the stream cannot be read on; the
-   * messages of the chunk before the bad frame are {@link messagesBefore} that error.
+   * messages of the chunk before the bad frame are carried by that error (`messagesBefore(error)`).
    */
   push(chunk: Uint8Array): Message[];
   /** How many bytes of an unfinished frame are buffered. */
