@@ -1,5 +1,14 @@
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -22,6 +31,24 @@ for (const { pkg } of readmes) {
   const link = join(project, 'node_modules', pkg.name);
   mkdirSync(dirname(link), { recursive: true });
   symlinkSync(join(root, 'packages', pkg.folder), link, 'dir');
+}
+// What an example imports besides our packages (a schema library beside core, say) is what its
+// package's README tells the user to install: take it from that package's own dependencies.
+for (const { pkg } of readmes) {
+  if (pkg === undefined) continue;
+  const modules = join(root, 'packages', pkg.folder, 'node_modules');
+  if (!existsSync(modules)) continue;
+  for (const name of readdirSync(modules).flatMap((entry) =>
+    entry.startsWith('@')
+      ? readdirSync(join(modules, entry)).map((scoped) => `${entry}/${scoped}`)
+      : [entry],
+  )) {
+    if (name.startsWith('.') || name.startsWith('@tinyrpc/')) continue;
+    const link = join(project, 'node_modules', name);
+    if (existsSync(link)) continue;
+    mkdirSync(dirname(link), { recursive: true });
+    symlinkSync(join(modules, name), link, 'dir');
+  }
 }
 afterAll(() => {
   rmSync(project, { recursive: true, force: true });
