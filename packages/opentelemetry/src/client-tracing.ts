@@ -1,6 +1,6 @@
-import { isPromiseLike, type ClientInterceptor } from '@tinyrpc/core';
+import type { ClientInterceptor } from '@tinyrpc/core';
 import { context, propagation, SpanKind, trace } from '@opentelemetry/api';
-import { finish, recordFailure } from './attributes.ts';
+import { runInSpan } from './run-in-span.ts';
 import { instruments, type TracingOptions } from './tracing-options.ts';
 
 /**
@@ -16,30 +16,6 @@ export function clientTracing(options: TracingOptions = {}): ClientInterceptor {
     const span = tracer.startSpan(call.method, { kind: SpanKind.CLIENT, attributes });
     const active = trace.setSpan(context.active(), span);
     propagation.inject(active, call.headers);
-    const started = performance.now();
-    let result: unknown;
-    try {
-      result = context.with(active, next);
-    } catch (error) {
-      recordFailure(span, error);
-      finish(span, call, duration, started, attributes);
-      throw error;
-    }
-    // A synchronous call stays synchronous; otherwise one plain `then` (not an async function).
-    if (!isPromiseLike(result)) {
-      finish(span, call, duration, started, attributes);
-      return result;
-    }
-    return Promise.resolve(result).then(
-      (value) => {
-        finish(span, call, duration, started, attributes);
-        return value;
-      },
-      (error: unknown) => {
-        recordFailure(span, error);
-        finish(span, call, duration, started, attributes);
-        throw error;
-      },
-    );
+    return runInSpan({ span, active, call, duration, attributes }, next);
   };
 }

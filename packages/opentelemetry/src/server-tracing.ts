@@ -1,13 +1,7 @@
-import { isPromiseLike, type ServerInterceptor } from '@tinyrpc/core';
-import {
-  context,
-  propagation,
-  ROOT_CONTEXT,
-  SpanKind,
-  trace,
-  type TextMapGetter,
-} from '@opentelemetry/api';
-import { finish, recordFailure, RPC_JSONRPC_REQUEST_ID } from './attributes.ts';
+import type { ServerInterceptor } from '@tinyrpc/core';
+import { propagation, ROOT_CONTEXT, SpanKind, trace, type TextMapGetter } from '@opentelemetry/api';
+import { RPC_JSONRPC_REQUEST_ID } from './attributes.ts';
+import { runInSpan } from './run-in-span.ts';
 import { instruments, type TracingOptions } from './tracing-options.ts';
 
 type Headers = Readonly<Record<string, string | string[] | undefined>>;
@@ -36,30 +30,9 @@ export function serverTracing(options: TracingOptions = {}): ServerInterceptor {
     const span = tracer.startSpan(call.method, { kind: SpanKind.SERVER, attributes }, parent);
     if (call.id !== undefined && call.id !== null && span.isRecording())
       span.setAttribute(RPC_JSONRPC_REQUEST_ID, String(call.id));
-    const started = performance.now();
-    let result: unknown;
-    try {
-      result = context.with(trace.setSpan(parent, span), next);
-    } catch (error) {
-      recordFailure(span, error);
-      finish(span, undefined, duration, started, attributes);
-      throw error;
-    }
-    // A synchronous call stays synchronous; otherwise one plain `then` (not an async function).
-    if (!isPromiseLike(result)) {
-      finish(span, undefined, duration, started, attributes);
-      return result;
-    }
-    return Promise.resolve(result).then(
-      (value) => {
-        finish(span, undefined, duration, started, attributes);
-        return value;
-      },
-      (error: unknown) => {
-        recordFailure(span, error);
-        finish(span, undefined, duration, started, attributes);
-        throw error;
-      },
+    return runInSpan(
+      { span, active: trace.setSpan(parent, span), call: undefined, duration, attributes },
+      next,
     );
   };
 }
