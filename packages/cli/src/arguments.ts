@@ -90,7 +90,8 @@ export const endpointHelp = `Endpoints:
   ws://host:port/path    wss://…       WebSocket
   tcp://host:port        unix:/path    TCP or Unix socket (--framing)
   zmq+tcp://host:port                  ZeroMQ DEALER (--req for REQ)
-  amqp://user:pass@host:port/vhost?queue=name   RabbitMQ`;
+  amqp://user:pass@host:port/vhost?queue=name   RabbitMQ
+  nats://host:port?subject=name                 NATS`;
 
 /** Checks the values of {@link connectionOptions} and turns them into {@link ConnectOptions}. */
 export function connectOptionsFrom(values: {

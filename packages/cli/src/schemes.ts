@@ -37,6 +37,7 @@ export const schemes: Readonly<Record<string, TransportLoader>> = {
     }),
   'amqp:': async (url) => rabbitMq(url),
   'amqps:': async (url) => rabbitMq(url),
+  'nats:': async (url) => nats(url),
 };
 
 function hostOf(url: URL): string {
@@ -62,4 +63,14 @@ async function rabbitMq(url: URL): Promise<ClientTransport> {
   broker.searchParams.delete('queue');
   const { RabbitMqClientTransport } = await import('@tinyrpc/transport-rabbitmq');
   return new RabbitMqClientTransport({ url: broker.href, routingKey: queue });
+}
+
+// nats://host:port?subject=name: the subject is ours, the address the NATS client's.
+async function nats(url: URL): Promise<ClientTransport> {
+  const subject = url.searchParams.get('subject');
+  if (subject === null || subject === '') {
+    throw new UsageError(`${url.href}: say which subject to call: nats://host:port?subject=name`);
+  }
+  const { NatsClientTransport } = await import('@tinyrpc/transport-nats');
+  return new NatsClientTransport({ servers: `${hostOf(url)}:${url.port || '4222'}`, subject });
 }

@@ -12,6 +12,7 @@ import { MsgpackRpcProtocol } from '@tinyrpc/msgpackrpc';
 import { HttpServerTransport } from '@tinyrpc/transport-http';
 import { RabbitMqServerTransport } from '@tinyrpc/transport-rabbitmq';
 import { StreamServerTransport } from '@tinyrpc/transport-stream';
+import { NatsServerTransport } from '@tinyrpc/transport-nats';
 import { WsServerTransport } from '@tinyrpc/transport-ws';
 import { ZmqServerTransport } from '@tinyrpc/transport-zmq';
 import { createShop } from './fixtures/shop.ts';
@@ -88,7 +89,7 @@ export function tinyrpc(
 }
 
 /** The schemes a shop server can be started on. */
-export type ShopScheme = 'http' | 'ws' | 'tcp' | 'tcp-newline' | 'unix' | 'zmq' | 'amqp';
+export type ShopScheme = 'http' | 'ws' | 'tcp' | 'tcp-newline' | 'unix' | 'zmq' | 'amqp' | 'nats';
 
 /** A shop service served on `scheme`, closed after the test; `url` is what the CLI is given. */
 export async function serveShop(
@@ -145,6 +146,11 @@ async function listen(
         queueOptions: { autoDelete: true },
       });
       return { transport, url: () => `${rabbitMqUrl}/?queue=${queue}` };
+    }
+    case 'nats': {
+      const subject = `tinyrpc.cli.${randomUUID()}`;
+      const transport = new NatsServerTransport({ servers: '127.0.0.1:4222', subject });
+      return { transport, url: () => `nats://127.0.0.1:4222?subject=${subject}` };
     }
   }
 }
