@@ -1,6 +1,7 @@
 import { isPromiseLike } from '@tinyrpc/core';
 import {
   context,
+  trace,
   type Attributes,
   type Context,
   type Histogram,
@@ -28,7 +29,12 @@ export function runInSpan(run: SpanRun, next: () => unknown): unknown {
   const started = performance.now();
   let result: unknown;
   try {
-    result = context.with(run.active, next);
+    // A span that records nothing and has no trace (no SDK, or a sampler that dropped it with no
+    // parent) gives a context nobody can read: the method runs without switching to it.
+    result =
+      span.isRecording() || trace.isSpanContextValid(span.spanContext())
+        ? context.with(run.active, next)
+        : next();
   } catch (error) {
     recordFailure(span, error);
     finish(span, call, duration, started, attributes);

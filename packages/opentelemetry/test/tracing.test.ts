@@ -1,4 +1,4 @@
-import { SpanStatusCode, trace } from '@opentelemetry/api';
+import { ProxyTracerProvider, SpanStatusCode, trace } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import {
   RpcClient,
@@ -175,6 +175,24 @@ describe('call durations', () => {
       const point = histogram?.dataPoints.find((p) => p.attributes['rpc.method'] === 'add');
       expect((point?.value as { count: number } | undefined)?.count).toBe(2);
     }
+  });
+});
+
+describe('with no SDK behind the API', () => {
+  it('answers calls as without tracing, and records no span', async () => {
+    const { client: clientTransport, server: serverTransport } = createMemoryTransport();
+    const server = new RpcServer(serverTransport, new JsonRpcProtocol(), dispatcher());
+    // A provider with no delegate: the API's no-op tracer, as in an application without the SDK.
+    // eslint-disable-next-line @typescript-eslint/no-deprecated -- the API's own no-op, for the test
+    server.use(serverTracing({ tracerProvider: new ProxyTracerProvider() }));
+    await server.serve();
+    const client = new RpcClient(new JsonRpcProtocol(), clientTransport);
+    // eslint-disable-next-line @typescript-eslint/no-deprecated -- as above
+    client.use(clientTracing({ tracerProvider: new ProxyTracerProvider() }));
+    expect(await client.call('add', [2, 3])).toBe(5);
+    await expect(client.call('fail')).rejects.toMatchObject({ code: 4001 });
+    await server.close();
+    expect(byName('add').filter((s) => kindOf(s) !== 'INTERNAL')).toEqual([]);
   });
 });
 
