@@ -8,7 +8,8 @@ import { RpcClient, RpcDispatcher, RpcServer } from '@tinyrpc/core';
 import { JsonRpcProtocol } from '@tinyrpc/jsonrpc';
 import { RabbitMqClientTransport, RabbitMqServerTransport } from '@tinyrpc/transport-rabbitmq';
 import { connect, type ConsumeMessage } from 'amqplib';
-import { durationMs, measure, type Result, type Scenario } from '../measure.ts';
+import type { Scenario } from '../measure.ts';
+import { interleavedRounds } from '../rounds.ts';
 
 const url = 'amqp://guest:guest@127.0.0.1:5672';
 const prefetch = 64;
@@ -116,9 +117,7 @@ const tinyrpc = (servers: number, confirmReplies = false): Contender => ({
 });
 
 // The machine is shared and the broker is a third process, so throughput drifts within a run:
-// every contender is started first, then measured in interleaved rounds, and the median round counts.
-const rounds = 5;
-
+// every contender is started first (on a queue of its own), then measured in interleaved rounds.
 const scenario = (
   name: string,
   baseline: Contender,
@@ -127,50 +126,15 @@ const scenario = (
 ): Scenario => ({
   name,
   baseline: baseline.name,
-  async run() {
-    const all = [baseline, ...contenders];
-    const started: { call: () => Promise<unknown>; stop: () => Promise<void> }[] = [];
-    try {
-      for (const contender of all) {
-        started.push(await contender.start(`tinyrpc-bench-${randomBytes(6).toString('hex')}`));
-      }
-      const samples: Result[][] = all.map(() => []);
-      // CPU time of this process (client and servers, not the broker) per call: unlike
-      // throughput, it hardly moves when other processes load the machine.
-      const cpu = all.map(() => ({ micros: 0, calls: 0 }));
-      for (let round = 0; round < rounds; round++) {
-        for (const [index, contender] of all.entries()) {
-          const { call } = started[index] as { call: () => Promise<unknown> };
-          const usage = cpu[index] as { micros: number; calls: number };
-          const counted = (): Promise<unknown> => {
-            usage.calls++;
-            return call();
-          };
-          const before = process.cpuUsage();
-          samples[index]?.push(
-            await measure(contender.name, counted, {
-              concurrency,
-              latencies: true,
-              duration: durationMs / rounds,
-            }),
-          );
-          const spent = process.cpuUsage(before);
-          usage.micros += spent.user + spent.system;
-        }
-      }
-      console.log(`\nCPU of this process per call, ${name}:`);
-      for (const [index, contender] of all.entries()) {
-        const { micros, calls } = cpu[index] as { micros: number; calls: number };
-        console.log(`- ${contender.name}: ${(micros / calls).toFixed(0)} µs`);
-      }
-      return samples.map((list) => {
-        const sorted = [...list].sort((a, b) => a.opsPerSecond - b.opsPerSecond);
-        return sorted[Math.floor(sorted.length / 2)] as Result;
-      });
-    } finally {
-      for (const { stop } of started) await stop();
-    }
-  },
+  run: () =>
+    interleavedRounds(
+      name,
+      [baseline, ...contenders].map((contender) => ({
+        name: contender.name,
+        start: () => contender.start(`tinyrpc-bench-${randomBytes(6).toString('hex')}`),
+      })),
+      { concurrency },
+    ),
 });
 
 function reachable(host: string, port: number): Promise<boolean> {
