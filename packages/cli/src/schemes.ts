@@ -31,10 +31,12 @@ export const schemes: Readonly<Record<string, TransportLoader>> = {
       path: url.pathname,
       framing,
     }),
-  'zmq+tcp:': async (url, { req }) =>
-    new (await import('@tinyrpc/transport-zmq')).ZmqClientTransport(`tcp://${url.host}`, {
-      mode: req ? 'req' : 'dealer',
-    }),
+  'zmq+tcp:': async (url, { req }) => {
+    const zmq = await import('@tinyrpc/transport-zmq');
+    return req
+      ? new zmq.ZmqReqClientTransport(`tcp://${url.host}`)
+      : new zmq.ZmqClientTransport(`tcp://${url.host}`);
+  },
   'amqp:': async (url) => rabbitMq(url),
   'amqps:': async (url) => rabbitMq(url),
   'nats:': async (url) => nats(url),

@@ -2,11 +2,13 @@ import { clientTransportBrand, serverTransportBrand, setBrand } from './brand.ts
 import { TransportError } from './errors.ts';
 import { InFlight } from './transport/in-flight.ts';
 import type {
-  ClientTransport,
-  ClientTransportListener,
+  Connection,
+  ConnectionListener,
+  ListenOptions,
   Message,
   MessageHandler,
   SendOptions,
+  ServerConnection,
   ServerTransport,
   TransportContext,
 } from './types.ts';
@@ -33,9 +35,11 @@ const channelClosed = (cause?: Error): TransportError =>
 /**
  * A server transport over any send function and message source, like Python tinyrpc's
  * `CallbackServerTransport`. Messages are handled concurrently; replies go out through `send`.
- * The context's `signal` aborts when the channel reports that it closed.
+ * The channel is one connection: the server can call the other end over it. The context's
+ * `signal` aborts when the channel reports that it closed.
  */
 export class CallbackServerTransport implements ServerTransport {
+  readonly specificationVersion = 1;
   readonly #channel: CallbackChannel;
   readonly #context: TransportContext;
   readonly #connection = new AbortController();
@@ -45,12 +49,28 @@ export class CallbackServerTransport implements ServerTransport {
 
   constructor(channel: CallbackChannel, context: TransportContext = { transport: 'callback' }) {
     this.#channel = channel;
-    this.#context = { ...context, signal: this.#connection.signal };
+    const ended = this.#connection;
+    const connection: ServerConnection = {
+      id: 'callback',
+      signal: ended.signal,
+      context,
+      async send(message) {
+        if (ended.signal.aborted) throw channelClosed();
+        await channel.send(message);
+      },
+      close() {
+        ended.abort(channelClosed());
+        return Promise.resolve();
+      },
+    };
+    this.#context = { ...context, signal: ended.signal, connection };
     setBrand(this, serverTransportBrand);
   }
 
-  listen(handler: MessageHandler): Promise<void> {
+  listen(handler: MessageHandler, options?: ListenOptions): Promise<void> {
     if (this.#unsubscribe !== undefined) return Promise.reject(new Error('Already listening'));
+    const { connection } = this.#context;
+    if (connection !== undefined) options?.onConnection?.(connection);
     this.#unsubscribe = this.#channel.subscribe((message) => {
       void this.#inFlight.track(
         handler(message, this.#context)
@@ -75,10 +95,13 @@ export class CallbackServerTransport implements ServerTransport {
 
 /**
  * A client transport over any send function and message source, like Python tinyrpc's
- * `CallbackClientTransport`. It is multiplexed: replies may come in any order and the client
- * matches them by id, so many calls can be in flight.
+ * `CallbackClientTransport`. It is a connection: replies may come in any order and the client
+ * matches them by id, so many calls can be in flight, and the other end can call this one
+ * (give the client a `dispatcher`, or use `RpcPeer`).
  */
-export class CallbackClientTransport implements ClientTransport {
+export class CallbackClientTransport implements Connection {
+  readonly specificationVersion = 1;
+  readonly kind = 'connection';
   readonly #channel: CallbackChannel;
   #closed = false;
 
@@ -94,7 +117,7 @@ export class CallbackClientTransport implements ClientTransport {
     return undefined;
   }
 
-  subscribe(listener: ClientTransportListener): () => void {
+  subscribe(listener: ConnectionListener): () => void {
     const stopMessages = this.#channel.subscribe((message) => {
       listener.onMessage(message);
     });

@@ -7,11 +7,17 @@ import {
   TransportError,
   UnexpectedIdError,
 } from './errors.ts';
+import { clientTransportKind } from './contract.ts';
+import type { RpcDispatcher } from './dispatcher.ts';
 import { runInterceptors, type ClientCall, type ClientInterceptor } from './interceptor.ts';
 import { createProxy, type ProxyOptions, type RpcOneWayProxy, type RpcProxy } from './proxy.ts';
-import type { TraceFunction } from './server.ts';
+import { isRequest, Responder } from './responder.ts';
+import type { TraceFunction } from './trace.ts';
 import type {
   ClientTransport,
+  Connection,
+  RpcBatchRequest,
+  TransportContext,
   CreateRequestOptions,
   Message,
   Params,
@@ -24,6 +30,9 @@ import type {
 } from './types.ts';
 
 const clientBrand = Symbol.for('@tinyrpc/core/RpcClient');
+
+/** Internal: hands a reply the server read on a connection to the peer whose call it answers. */
+export const receiveReply = Symbol('receiveReply');
 
 /** Options of {@link RpcClient}. */
 export interface RpcClientOptions {
@@ -46,6 +55,14 @@ export interface RpcClientOptions {
    * does not know, so turn it on only when the server is tinyrpc for TypeScript.
    */
   readonly messageMeta?: boolean;
+  /**
+   * Serve these methods to the server over the same connection (a connection transport only): the
+   * client answers the calls the server makes. A request that arrives at a client without one is
+   * reported to `onError`; what a served call cannot answer goes there too.
+   */
+  readonly dispatcher?: RpcDispatcher;
+  /** Answer served errors that are not `RpcError`s with a generic message; see `RpcServer`. */
+  readonly hideErrorMessages?: boolean;
 }
 
 /** Options of one call. */
@@ -88,30 +105,59 @@ export class RpcClient {
   readonly protocol: RpcProtocol;
   readonly transport: ClientTransport;
   readonly #options: RpcClientOptions;
-  /** Calls waiting for a reply, on multiplexed transports (those with `subscribe`). */
+  /** Calls waiting for a reply, on connections. */
   readonly #pending = new Map<RequestId, Pending>();
+  /** Stops delivery from a connection; `undefined` on a request/reply transport. */
   readonly #unsubscribe: (() => void) | undefined;
   readonly #expectReply: SendOptions;
   readonly #oneWay: SendOptions;
   readonly #timeout: number | undefined;
   readonly #interceptors: ClientInterceptor[] = [];
+  /** Serves the `dispatcher` option's methods to the other end of a connection. */
+  readonly #responder: Responder | undefined;
+  /** Aborts the signals of served calls when the client closes or its connection is lost. */
+  readonly #closing = new AbortController();
+  readonly #serveContext: TransportContext;
 
   constructor(protocol: RpcProtocol, transport: ClientTransport, options: RpcClientOptions = {}) {
     this.protocol = protocol;
     this.transport = transport;
     this.#options = options;
+    const connection = clientTransportKind(transport) === 'connection';
     const label = protocol.contentType === undefined ? {} : { contentType: protocol.contentType };
-    this.#expectReply = Object.freeze({ expectReply: true, ...label });
-    this.#oneWay = Object.freeze({ expectReply: false, ...label });
+    this.#expectReply = Object.freeze(connection ? label : { expectReply: true, ...label });
+    this.#oneWay = Object.freeze(connection ? label : { expectReply: false, ...label });
     this.#timeout = options.timeout ?? transport.defaultTimeout;
-    this.#unsubscribe = transport.subscribe?.({
-      onMessage: (message) => {
-        this.#receive(message);
-      },
-      onClose: (error) => {
-        this.#failAll(error);
-      },
-    });
+    this.#serveContext = Object.freeze({ signal: this.#closing.signal });
+    if (options.dispatcher !== undefined) {
+      if (!connection)
+        throw new TypeError(
+          'Only a connection (WebSocket, stream, ZeroMQ DEALER, callback) carries calls from the server; this transport is request/reply',
+        );
+      if (protocol.parseMessage === undefined)
+        throw new TypeError('Serving calls on a connection needs a protocol with parseMessage()');
+      // The client traces what it sends and receives itself, served replies included.
+      this.#responder = new Responder(protocol, options.dispatcher, {
+        hideErrorMessages: options.hideErrorMessages,
+        onError: (error) => {
+          this.#report(
+            RpcError.is(error) ? error : new RpcError('A served call failed', { cause: error }),
+          );
+        },
+        interceptors: [],
+        signal: this.#closing.signal,
+      });
+    }
+    this.#unsubscribe = connection
+      ? (transport as Connection).subscribe({
+          onMessage: (message) => {
+            this.#receive(message);
+          },
+          onClose: (error) => {
+            this.#lost(error);
+          },
+        })
+      : undefined;
     setBrand(this, clientBrand);
   }
 
@@ -325,10 +371,13 @@ export class RpcClient {
       : (createProxy((name, args) => this.call(prefix + name, args)) as RpcProxy<Api>);
   }
 
-  /** Fails every pending call with a {@link TransportError} and closes the transport. */
+  /**
+   * Fails every pending call with a {@link TransportError}, aborts the signals of the calls it
+   * serves, and closes the transport.
+   */
   async close(): Promise<void> {
     this.#unsubscribe?.();
-    this.#failAll(new TransportError('Client closed'));
+    this.#lost(new TransportError('Client closed'));
     await this.transport.close?.();
   }
 
@@ -427,25 +476,63 @@ export class RpcClient {
 
   #receive(message: Message): void {
     this.#trace('<--', message);
-    let reply: Reply;
+    const responder = this.#responder;
+    let parsed: Reply | RpcRequest | RpcBatchRequest;
     try {
-      reply = this.#parse(message);
+      parsed =
+        responder === undefined
+          ? this.#parse(message)
+          : (this.protocol as Required<RpcProtocol>).parseMessage(message);
     } catch (error) {
-      this.#options.onError?.(error as RpcError);
+      // A request the protocol could not read has an error response: the other end is owed it.
+      const answer = responder?.parseFailure(error);
+      if (answer !== undefined) this.#sendServed(answer);
+      else
+        this.#report(
+          RpcError.is(error) ? error : new InvalidReplyError('Unreadable reply', { cause: error }),
+        );
       return;
     }
+    if (responder !== undefined && isRequest(parsed)) {
+      responder.answer(parsed, this.#serveContext, this).then((answer) => {
+        if (answer !== undefined) this.#sendServed(answer);
+      }, this.#report);
+      return;
+    }
+    this[receiveReply](parsed as Reply);
+  }
+
+  /** Internal: settles the call a reply answers; {@link RpcServer} calls it for its peers' replies. */
+  [receiveReply](reply: Reply): void {
     const pending =
       'batch' in reply
         ? reply.responses.map((r) => this.#pending.get(r.id)).find((p) => p !== undefined)
         : (this.#pending.get(reply.id) ?? this.#onlyPendingFor(reply));
     if (pending === undefined) {
-      this.#options.onError?.(
-        new UnexpectedIdError(`Reply id ${describeIds(reply)} matches no pending call`),
-      );
+      this.#report(new UnexpectedIdError(`Reply id ${describeIds(reply)} matches no pending call`));
       return;
     }
     this.#forget(pending.ids);
     pending.resolve(reply);
+  }
+
+  #sendServed(answer: Message): void {
+    this.#trace('-->', answer);
+    (this.transport as Connection).send(answer).then(undefined, (error: unknown) => {
+      this.#report(
+        RpcError.is(error) ? error : new TransportError('Could not send a reply', { cause: error }),
+      );
+    });
+  }
+
+  readonly #report = (error: RpcError): void => {
+    this.#options.onError?.(error);
+  };
+
+  // The connection is gone: every call waiting in either direction ends now.
+  #lost(error: Error): void {
+    this.#closing.abort(error);
+    this.#failAll(error);
   }
 
   // An error with id null answers a request the server could not read (over size, unparsable). On a

@@ -3,6 +3,7 @@ import { createOpenRpcDocument, type DiscoveryInfo, type DiscoveryOptions } from
 import { InvalidParamsError, MethodNotFoundError, RpcError } from './errors.ts';
 import { runInterceptors, type ServerCall, type ServerInterceptor } from './interceptor.ts';
 import { publicMethodsOf } from './public.ts';
+import type { RpcClient } from './client.ts';
 import type { StandardSchemaV1 } from './standard-schema.ts';
 import type {
   Params,
@@ -59,6 +60,12 @@ export interface CallContext {
   readonly transport: TransportContext;
   /** Aborts when the server closes or the caller's connection goes away. */
   readonly signal: AbortSignal;
+  /**
+   * The caller, to call back on the connection the request came on (`call`, `notify`,
+   * `getProxy<ClientApi>()`): on a server, the `RpcPeer` of that connection. `undefined` where the
+   * transport has no connections (HTTP, brokers).
+   */
+  readonly peer: RpcClient | undefined;
 }
 
 /** Options of {@link RpcDispatcher.dispatch}. */
@@ -71,6 +78,8 @@ export interface DispatchOptions {
   readonly hideErrorMessages?: boolean;
   /** Run every call through these, in order (batch members one by one). */
   readonly interceptors?: readonly ServerInterceptor[];
+  /** The caller's peer, for {@link CallContext.peer}. */
+  readonly peer?: RpcClient | undefined;
 }
 
 /** A function the dispatcher can call. */
@@ -359,7 +368,12 @@ function respondTo(
 
 function contextOf(request: RpcRequest, options: DispatchOptions): CallContext {
   const transport = options.transport ?? emptyContext;
-  return { request, transport, signal: joinSignals(options.signal, transport.signal) };
+  return {
+    request,
+    transport,
+    signal: joinSignals(options.signal, transport.signal),
+    peer: options.peer,
+  };
 }
 
 function argumentsFor(entry: Entry, params: Params | undefined): unknown[] {

@@ -25,6 +25,10 @@
 export type {
   ClientTransport,
   ClientTransportListener,
+  Connection,
+  ConnectionListener,
+  RequestReplyTransport,
+  ServerConnection,
   CreateRequestOptions,
   ErrorHandler,
   ListenOptions,
@@ -46,6 +50,7 @@ export type {
   TransportContext,
 } from './types.ts';
 export { defaultLimits } from './limits.ts';
+export { clientTransportKind, specificationVersion } from './contract.ts';
 export {
   BadReplyError,
   BadRequestError,
@@ -107,6 +112,7 @@ export type {
 } from './standard-schema.ts';
 export {
   RpcServer,
+  type PeerListener,
   type RpcServerOptions,
   type TraceDirection,
   type TraceFunction,
@@ -118,6 +124,7 @@ export {
   type CallSpec,
   type RpcClientOptions,
 } from './client.ts';
+export { RpcPeer, type RpcPeerOptions } from './peer.ts';
 export type { MethodNames, ProxyOptions, RpcOneWayProxy, RpcProxy } from './proxy.ts';
 export {
   runInterceptors,

@@ -1,34 +1,26 @@
 import { hasBrand, setBrand } from './brand.ts';
-import { isPromiseLike, type RpcDispatcher } from './dispatcher.ts';
-import { InternalError, RpcError } from './errors.ts';
+import { receiveReply, type RpcClientOptions } from './client.ts';
+import { checkServerTransport } from './contract.ts';
+import type { RpcDispatcher } from './dispatcher.ts';
+import { RpcError } from './errors.ts';
 import type { ServerInterceptor } from './interceptor.ts';
-import { InFlight } from './transport/in-flight.ts';
+import { peerOfServerConnection, RpcPeer } from './peer.ts';
+import { isRequest, Responder } from './responder.ts';
+import type { TraceFunction } from './trace.ts';
 import type {
   ListenOptions,
   Message,
   RpcBatchRequest,
-  RpcBatchResponse,
   RpcProtocol,
   RpcRequest,
-  RpcResponse,
+  ServerConnection,
   ServerTransport,
   TransportContext,
 } from './types.ts';
 
+export type { TraceDirection, TraceFunction } from './trace.ts';
+
 const serverBrand = Symbol.for('@tinyrpc/core/RpcServer');
-
-/**
- * Which way a traced message travels, on both sides as in Python tinyrpc: `'-->'` from client to
- * server (a request: sent by a client, received by a server), `'<--'` from server to client (a reply).
- */
-export type TraceDirection = '-->' | '<--';
-
-/** Called with every raw message in and out, as Python tinyrpc's `trace`. */
-export type TraceFunction = (
-  direction: TraceDirection,
-  context: TransportContext | undefined,
-  message: Message,
-) => void;
 
 /** Options of {@link RpcServer}. */
 export interface RpcServerOptions {
@@ -41,13 +33,24 @@ export interface RpcServerOptions {
   readonly hideErrorMessages?: boolean;
   /** Called with errors that cannot be answered (a protocol that failed to build any response). */
   readonly onError?: (error: unknown) => void;
+  /**
+   * Options of the {@link RpcPeer} the server makes of each connection, for its calls to the
+   * client: `timeout`, `trace`, `onError`, `messageMeta`.
+   */
+  readonly peerOptions?: Omit<RpcClientOptions, 'dispatcher'>;
 }
 
-type Answer = RpcResponse | RpcBatchResponse | undefined;
+/** Called with each peer that connects; see {@link RpcServer.onConnection}. */
+export type PeerListener = (peer: RpcPeer, context: TransportContext) => void;
 
 /**
  * Receives messages from a transport, has the protocol read them, the dispatcher answer them, and
  * sends the replies back. Requests are handled concurrently.
+ *
+ * Over a transport with connections (WebSocket, streams, ZeroMQ, callback, memory) the server can
+ * call its clients too: a handler registered with `{ context: true }` finds the caller's
+ * {@link RpcPeer} as `context.peer`, and {@link RpcServer.onConnection} and
+ * {@link RpcServer.peers} reach every connected client.
  */
 export class RpcServer {
   readonly transport: ServerTransport;
@@ -55,8 +58,10 @@ export class RpcServer {
   readonly dispatcher: RpcDispatcher;
   readonly #options: RpcServerOptions;
   readonly #closing = new AbortController();
-  readonly #inFlight = new InFlight();
   readonly #interceptors: ServerInterceptor[] = [];
+  readonly #responder: Responder;
+  readonly #peers = new Map<ServerConnection, RpcPeer>();
+  readonly #connectionListeners = new Set<PeerListener>();
   #serving = false;
 
   constructor(
@@ -65,10 +70,18 @@ export class RpcServer {
     dispatcher: RpcDispatcher,
     options: RpcServerOptions = {},
   ) {
+    checkServerTransport(transport);
     this.transport = transport;
     this.protocol = protocol;
     this.dispatcher = dispatcher;
     this.#options = options;
+    this.#responder = new Responder(protocol, dispatcher, {
+      trace: options.trace,
+      hideErrorMessages: options.hideErrorMessages,
+      onError: options.onError,
+      interceptors: this.#interceptors,
+      signal: this.#closing.signal,
+    });
     setBrand(this, serverBrand);
   }
 
@@ -84,6 +97,22 @@ export class RpcServer {
   use(interceptor: ServerInterceptor): this {
     this.#interceptors.push(interceptor);
     return this;
+  }
+
+  /**
+   * Calls `listener` with the peer of each client that connects (on transports with connections),
+   * to call it at any time. Returns a function that stops the calls.
+   */
+  onConnection(listener: PeerListener): () => void {
+    this.#connectionListeners.add(listener);
+    return () => {
+      this.#connectionListeners.delete(listener);
+    };
+  }
+
+  /** The peers of the clients connected now, in the order they connected. */
+  get peers(): readonly RpcPeer[] {
+    return [...this.#peers.values()];
   }
 
   /** Starts serving; resolves once the transport accepts messages. */
@@ -102,26 +131,44 @@ export class RpcServer {
           return undefined;
         }
       },
+      ...(protocol.parseMessage === undefined
+        ? {}
+        : {
+            onConnection: (connection: ServerConnection) => {
+              this.#peerOf(connection);
+            },
+          }),
     };
     await this.transport.listen((message, context) => this.handle(message, context), options);
   }
 
   /**
    * Stops serving: the transport stops accepting, call contexts' signals abort, and in-flight calls
-   * finish and are answered before the returned promise resolves.
+   * finish and are answered before the returned promise resolves. Calls to clients still waiting
+   * fail with a `TransportError`.
    */
   async close(): Promise<void> {
     this.#closing.abort(new Error('Server closed'));
-    await Promise.all([this.transport.close(), this.#inFlight.drain()]);
+    const peers = [...this.#peers.values()];
+    this.#peers.clear();
+    await Promise.all([
+      this.transport.close(),
+      this.#responder.inFlight.drain(),
+      ...peers.map((peer) => peer.close()),
+    ]);
   }
 
   /**
    * Answers one raw message: the reply to send back, or `undefined` when none is due. Transports
-   * call this through `listen`; it never rejects.
+   * call this through `listen`; it never rejects. A reply to one of the server's own calls (on a
+   * connection) goes to the waiting call and answers nothing.
    */
   handle(message: Message, context: TransportContext = {}): Promise<Message | undefined> {
     try {
-      return this.#handle(message, context);
+      const { connection } = context;
+      if (connection === undefined || this.protocol.parseMessage === undefined)
+        return this.#responder.handle(message, context);
+      return this.#handleOnConnection(message, context, connection);
     } catch (error) {
       // Only a protocol whose serializer fails even for an error response gets here: nothing can
       // be sent back, but the transport must not see a throw.
@@ -130,87 +177,46 @@ export class RpcServer {
     }
   }
 
-  #handle(message: Message, context: TransportContext): Promise<Message | undefined> {
-    this.#trace('-->', context, message);
-    let parsed: RpcRequest | RpcBatchRequest;
+  #handleOnConnection(
+    message: Message,
+    context: TransportContext,
+    connection: ServerConnection,
+  ): Promise<Message | undefined> {
+    const responder = this.#responder;
+    responder.trace('-->', context, message);
+    let parsed: ReturnType<NonNullable<RpcProtocol['parseMessage']>>;
     try {
-      parsed = this.protocol.parseRequest(message);
+      parsed = (this.protocol as Required<RpcProtocol>).parseMessage(message);
     } catch (error) {
-      return Promise.resolve(this.#reply(this.#parseFailure(error), context));
+      return Promise.resolve(responder.reply(responder.parseFailure(error), context));
     }
-    const answer = this.dispatcher.dispatchAny(parsed, {
-      transport: context,
-      signal: this.#closing.signal,
-      hideErrorMessages: this.#options.hideErrorMessages ?? false,
-      interceptors: this.#interceptors,
-    });
-    if (!isPromiseLike(answer))
-      return Promise.resolve(this.#reply(this.#serialize(parsed, answer), context));
-    // One `then` with both callbacks, counted by hand: each further `then`, `catch` or `finally`
-    // would cost every asynchronous call another promise and another turn of the microtask queue.
-    const inFlight = this.#inFlight;
-    inFlight.start();
-    return answer.then(
-      (value) => {
-        inFlight.finish();
-        try {
-          return this.#reply(this.#serialize(parsed, value), context);
-        } catch (error) {
-          this.#options.onError?.(error);
-          return undefined;
-        }
+    const peer = this.#peerOf(connection);
+    if (isRequest(parsed)) return responder.answer(parsed, context, peer);
+    peer[receiveReply](parsed);
+    return Promise.resolve(undefined);
+  }
+
+  #peerOf(connection: ServerConnection): RpcPeer {
+    let peer = this.#peers.get(connection);
+    if (peer !== undefined) return peer;
+    peer = peerOfServerConnection(connection, this.protocol, this.#options.peerOptions);
+    if (connection.signal.aborted) return peer;
+    this.#peers.set(connection, peer);
+    connection.signal.addEventListener(
+      'abort',
+      () => {
+        this.#peers.delete(connection);
       },
-      (error: unknown) => {
-        inFlight.finish();
-        this.#options.onError?.(error);
-        return undefined;
-      },
+      { once: true },
     );
-  }
-
-  #reply(reply: Message | undefined, context: TransportContext): Message | undefined {
-    if (reply !== undefined) this.#trace('<--', context, reply);
-    return reply;
-  }
-
-  // A failing trace hook is reported, not allowed to stop the message it was shown.
-  #trace(direction: TraceDirection, context: TransportContext, message: Message): void {
-    const { trace } = this.#options;
-    if (trace === undefined) return;
-    try {
-      trace(direction, context, message);
-    } catch (error) {
-      this.#options.onError?.(error);
+    for (const listener of this.#connectionListeners) {
+      try {
+        listener(peer, connection.context);
+      } catch (error) {
+        this.#options.onError?.(error);
+      }
     }
-  }
-
-  #parseFailure(error: unknown): Message | undefined {
-    if (RpcError.is(error) && error.response !== undefined) return error.response.serialize();
-    this.#options.onError?.(error);
-    return undefined;
-  }
-
-  // A result the protocol cannot encode (a BigInt in JSON, a cycle) answers as an internal error
-  // instead of leaving the caller waiting.
-  #serialize(request: RpcRequest | RpcBatchRequest, answer: Answer): Message | undefined {
-    if (answer === undefined) return undefined;
-    try {
-      return answer.serialize();
-    } catch (error) {
-      if (!('batch' in answer))
-        return (request as RpcRequest).errorRespond(unencodable(error)).serialize();
-      const batch = request as RpcBatchRequest;
-      const repaired = answer.responses.map((response) => {
-        try {
-          response.serialize();
-          return response;
-        } catch (memberError) {
-          const member = batch.requests.find((r) => !RpcError.is(r) && r.id === response.id);
-          return (member as RpcRequest).errorRespond(unencodable(memberError));
-        }
-      });
-      return batch.createBatchResponse(repaired).serialize();
-    }
+    return peer;
   }
 }
 
@@ -240,8 +246,4 @@ function refusalOf(
         : [member.errorRespond(error)],
   );
   return parsed.createBatchResponse(answers).serialize();
-}
-
-function unencodable(cause: unknown): InternalError {
-  return new InternalError('Result could not be encoded', { cause });
 }

@@ -26,12 +26,17 @@ export interface TransportContext {
   readonly connectionId?: string;
   /** Aborts when the connection the message arrived on is gone. */
   readonly signal?: AbortSignal;
+  /** The connection the message arrived on, where the transport has connections. */
+  readonly connection?: ServerConnection;
   readonly [key: string]: unknown;
 }
 
 /** Options of {@link ClientTransport.send}. */
 export interface SendOptions {
-  /** `false` for one-way messages: the transport does not wait for a reply and resolves `undefined`. */
+  /**
+   * `false` for one-way messages: a request/reply transport does not wait for a reply and resolves
+   * `undefined`. Connections do not read it.
+   */
   readonly expectReply?: boolean;
   /**
    * Aborts the send and the wait for its reply. `RpcClient` passes one whenever the call has a
@@ -44,26 +49,21 @@ export interface SendOptions {
   readonly headers?: Readonly<Record<string, string>>;
 }
 
-/** Receives what arrives on a multiplexed client transport; see {@link ClientTransport.subscribe}. */
-export interface ClientTransportListener {
+/** Receives what arrives on a {@link Connection}: every message, and the close. */
+export interface ConnectionListener {
   /** Called with every message the peer sends. */
   onMessage(message: Message): void;
-  /** Called when the connection is lost; every pending call should fail with `error`. */
+  /** Called once when the connection is lost; every pending call should fail with `error`. */
   onClose(error: Error): void;
 }
 
-/**
- * Carries messages from a client to a server.
- *
- * A request/reply transport (HTTP, ZeroMQ REQ) resolves `send` with the reply. A multiplexed
- * transport (WebSocket, ZeroMQ DEALER, streams) implements `subscribe` instead: the client then sends
- * with `expectReply: false` and matches the replies it is given to its calls by id.
- */
-export interface ClientTransport {
-  /** Sends one message; resolves with the reply, or `undefined` for one-way messages. */
-  send(message: Message, options?: SendOptions): Promise<Message | undefined>;
-  /** Delivers every incoming message to `listener`; returns a function that stops delivery. */
-  subscribe?(listener: ClientTransportListener): () => void;
+/** The earlier name of {@link ConnectionListener}. */
+export type ClientTransportListener = ConnectionListener;
+
+/** What every client transport has, whichever its kind. */
+interface ClientTransportBase {
+  /** The transport contract this transport is written against: `1`. */
+  readonly specificationVersion: 1;
   /** Releases sockets and other resources. */
   close?(): Promise<void>;
   /**
@@ -74,6 +74,53 @@ export interface ClientTransport {
   readonly defaultTimeout?: number | undefined;
   /** `true` when `send` carries {@link SendOptions.headers} (HTTP, RabbitMQ, NATS). */
   readonly supportsHeaders?: boolean | undefined;
+}
+
+/**
+ * A client transport whose `send` resolves with the reply: HTTP, ZeroMQ REQ, the brokers. Only the
+ * client can start an exchange, so the server cannot call back over it.
+ */
+export interface RequestReplyTransport extends ClientTransportBase {
+  readonly kind: 'request-reply';
+  /** Sends one message; resolves with the reply, or `undefined` for one-way messages. */
+  send(message: Message, options?: SendOptions): Promise<Message | undefined>;
+}
+
+/**
+ * A duplex message channel: send a message; receive every message the peer sends, and the close.
+ * WebSocket, streams (stdio, TCP, Unix), ZeroMQ DEALER, the memory and callback transports. Replies
+ * and requests travel both ways on it, so both ends can call (see `RpcPeer`).
+ */
+export interface Connection extends ClientTransportBase {
+  readonly kind: 'connection';
+  /** Sends one message; resolves once it is on its way. */
+  send(message: Message, options?: SendOptions): Promise<void>;
+  /** Delivers every incoming message to `listener`; returns a function that stops delivery. */
+  subscribe(listener: ConnectionListener): () => void;
+}
+
+/**
+ * Carries messages from a client to a server: a {@link RequestReplyTransport} or a
+ * {@link Connection}, told apart by `kind`.
+ */
+export type ClientTransport = RequestReplyTransport | Connection;
+
+/**
+ * One connection a server transport accepted (a WebSocket, a socket, a ZeroMQ peer): the server
+ * sends its own calls to the peer on it. The transport passes it to {@link ListenOptions.onConnection}
+ * when the peer connects and as {@link TransportContext.connection} with every message from it.
+ */
+export interface ServerConnection {
+  /** Identifies the connection among the transport's connections. */
+  readonly id: string;
+  /** Sends one message to the peer; rejects with a `TransportError` once the connection is gone. */
+  send(message: Message): Promise<void>;
+  /** Closes the connection. */
+  close(): Promise<void>;
+  /** Aborts when the connection is gone. */
+  readonly signal: AbortSignal;
+  /** What the transport knows of the peer: address, headers. */
+  readonly context: TransportContext;
 }
 
 /** Answers one incoming message; resolves with the reply, or `undefined` when none is due. */
@@ -94,10 +141,17 @@ export interface ListenOptions {
    * `undefined` too when the protocol cannot build one.
    */
   readonly errorReply?: (error: RpcError, message?: Message) => Message | undefined;
+  /**
+   * Called by a transport that has connections with each connection it accepts, before the first
+   * message from it is handled.
+   */
+  readonly onConnection?: (connection: ServerConnection) => void;
 }
 
 /** Receives messages for a server and sends back the replies its handler produces. */
 export interface ServerTransport {
+  /** The transport contract this transport is written against: `1`. */
+  readonly specificationVersion: 1;
   /** Starts receiving; resolves once the transport accepts messages. */
   listen(handler: MessageHandler, options?: ListenOptions): Promise<void>;
   /** Stops accepting, finishes in-flight replies and releases sockets. */
@@ -192,6 +246,12 @@ export interface RpcProtocol {
   parseRequest(data: Message): RpcRequest | RpcBatchRequest;
   /** Reads an incoming reply or batch reply. */
   parseReply(data: Message): RpcResponse | RpcBatchResponse;
+  /**
+   * Reads a message that may be either (on a connection, where both ends call): a request or batch
+   * of requests, or a reply or batch of replies. Throws as `parseRequest` does for input it cannot
+   * read, and an `InvalidReplyError` for a malformed reply. Needed for calls in both directions.
+   */
+  parseMessage?(data: Message): RpcRequest | RpcBatchRequest | RpcResponse | RpcBatchResponse;
   /** `true` when the protocol has batches. */
   readonly supportsBatch?: boolean;
   /** The media type of its messages (`application/json`, `application/msgpack`), for HTTP and the like. */

@@ -18,7 +18,7 @@ import {
   type Message,
   type TransportContext,
 } from '@tinyrpc/core';
-import { portChannel } from '@tinyrpc/test-helpers';
+import { exchange, portChannel } from '@tinyrpc/test-helpers';
 import { StubProtocol } from './stubs.ts';
 
 const ports: MessagePort[] = [];
@@ -46,8 +46,8 @@ describe('createMemoryTransport', () => {
       seen.push([message, context]);
       return typeof message === 'string' ? message.toUpperCase() : message.map((b) => b + 1);
     });
-    expect(await client.send('hello')).toBe('HELLO');
-    expect(await client.send(new Uint8Array([1, 2]))).toEqual(new Uint8Array([2, 3]));
+    expect(await exchange(client, 'hello')).toBe('HELLO');
+    expect(await exchange(client, new Uint8Array([1, 2]))).toEqual(new Uint8Array([2, 3]));
     expect(seen[0]?.[1]).toMatchObject({ transport: 'memory' });
     await server.close();
   });
@@ -61,7 +61,7 @@ describe('createMemoryTransport', () => {
       return reply;
     });
     const sent = new Uint8Array([1]);
-    const answer = (await client.send(sent)) as Uint8Array;
+    const answer = (await exchange(client, sent)) as Uint8Array;
     sent[0] = 7;
     reply[0] = 8;
     expect(received).toEqual(new Uint8Array([1]));
@@ -69,11 +69,13 @@ describe('createMemoryTransport', () => {
     await server.close();
   });
 
-  it('resolves undefined when no reply is due or none is expected', async () => {
+  it('is a connection: send resolves once sent, and only due replies arrive', async () => {
     const { client, server } = createMemoryTransport();
+    expect(client.kind).toBe('connection');
     await server.listen(async (message) => (message === 'silent' ? undefined : 'answer'));
-    expect(await client.send('silent')).toBeUndefined();
-    expect(await client.send('loud', { expectReply: false })).toBeUndefined();
+    await expect(client.send('loud')).resolves.toBeUndefined();
+    expect(await exchange(client, 'silent', 50)).toBeUndefined();
+    expect(await exchange(client, 'loud')).toBe('answer');
     await server.close();
   });
 

@@ -115,12 +115,45 @@ export class JsonRpcProtocol implements RpcProtocol {
    * {@link InvalidRequestError} whose `response` is the error response to send back.
    */
   parseRequest(data: Message): JsonRpcRequest | JsonRpcBatchRequest {
+    return this.#requestOf(this.#decodeRequest(data));
+  }
+
+  /** Reads a response or batch response; throws {@link InvalidReplyError} for anything else. */
+  parseReply(data: Message): RpcResponse | JsonRpcBatchResponse {
     let value: unknown;
     try {
       value = this.#parse(typeof data === 'string' ? data : decoder.decode(data));
     } catch (cause) {
+      throw new InvalidReplyError('The reply is not valid JSON', { cause });
+    }
+    return this.#replyOf(value);
+  }
+
+  /**
+   * Reads a message that may be a request or a reply, as both travel on a connection where both
+   * ends call: an object with `method` (or a batch whose first member has one) is a request, one
+   * with `result` or `error` a reply. Anything else is read as a request, so it is answered with
+   * the error that says what is wrong.
+   */
+  parseMessage(
+    data: Message,
+  ): JsonRpcRequest | JsonRpcBatchRequest | RpcResponse | JsonRpcBatchResponse {
+    const value = this.#decodeRequest(data);
+    const first: unknown = Array.isArray(value) ? value[0] : value;
+    const reply =
+      isObject(first) && !('method' in first) && ('result' in first || 'error' in first);
+    return reply ? this.#replyOf(value) : this.#requestOf(value);
+  }
+
+  #decodeRequest(data: Message): unknown {
+    try {
+      return this.#parse(typeof data === 'string' ? data : decoder.decode(data));
+    } catch (cause) {
       throw this.#requestError(new ParseError(undefined, { cause }), null);
     }
+  }
+
+  #requestOf(value: unknown): JsonRpcRequest | JsonRpcBatchRequest {
     if (!Array.isArray(value)) return this.#toRequest(value);
     // An empty or over-long batch is one invalid request, answered with one error (not an array).
     if (value.length === 0 || value.length > this.maxBatchLength) throw this.#invalid(null);
@@ -134,14 +167,7 @@ export class JsonRpcProtocol implements RpcProtocol {
     return new JsonRpcBatchRequest(members, this.#stringify);
   }
 
-  /** Reads a response or batch response; throws {@link InvalidReplyError} for anything else. */
-  parseReply(data: Message): RpcResponse | JsonRpcBatchResponse {
-    let value: unknown;
-    try {
-      value = this.#parse(typeof data === 'string' ? data : decoder.decode(data));
-    } catch (cause) {
-      throw new InvalidReplyError('The reply is not valid JSON', { cause });
-    }
+  #replyOf(value: unknown): RpcResponse | JsonRpcBatchResponse {
     if (!Array.isArray(value)) return this.#toResponse(value);
     if (value.length === 0) throw new InvalidReplyError('The reply is an empty batch');
     return new JsonRpcBatchResponse(value.map((member: unknown) => this.#toResponse(member)));

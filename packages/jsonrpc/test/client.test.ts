@@ -405,6 +405,8 @@ describe('RpcClient on a multiplexed transport', () => {
     const sent: Message[] = [];
     const close = vi.fn(async () => {});
     const transport: ClientTransport = {
+      specificationVersion: 1,
+      kind: 'connection',
       send: async (message) => {
         sent.push(message);
         return undefined;
@@ -468,6 +470,8 @@ describe('RpcClient on a multiplexed transport', () => {
   it('a send that fails rejects the call and leaves nothing pending', async () => {
     const failure = new TransportError('cannot send');
     const transport: ClientTransport = {
+      specificationVersion: 1,
+      kind: 'connection',
       send: () => Promise.reject(failure),
       subscribe: () => () => {},
     };
@@ -478,6 +482,8 @@ describe('RpcClient on a multiplexed transport', () => {
 
   it('a send that throws instead of rejecting leaves nothing pending', async () => {
     const transport: ClientTransport = {
+      specificationVersion: 1,
+      kind: 'connection',
       send: () => {
         throw new TransportError('thrown, not rejected');
       },
@@ -493,6 +499,8 @@ describe('RpcClient on a request/reply transport', () => {
   /** A transport that answers every message with `answer(request)`. */
   function scripted(answer: (request: string) => Message | undefined) {
     const transport: ClientTransport = {
+      specificationVersion: 1,
+      kind: 'request-reply',
       send: async (message, options) =>
         options?.expectReply === false ? undefined : answer(message as string),
     };

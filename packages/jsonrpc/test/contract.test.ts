@@ -34,6 +34,7 @@ describe('what RpcServer and RpcClient tell their transports', () => {
   it('the server hands listen() the content type and an errorReply built by the protocol', async () => {
     let seen: ListenOptions | undefined;
     const transport: ServerTransport = {
+      specificationVersion: 1,
       listen(_handler: MessageHandler, options?: ListenOptions) {
         seen = options;
         return Promise.resolve();
@@ -69,6 +70,8 @@ describe('what RpcServer and RpcClient tell their transports', () => {
   it('the client labels every send with the protocol content type, and honours defaultTimeout', async () => {
     const sent: SendOptions[] = [];
     const client = new RpcClient(new JsonRpcProtocol(), {
+      specificationVersion: 1,
+      kind: 'request-reply',
       defaultTimeout: 30,
       send: (_message: Message, options?: SendOptions) => {
         sent.push(options ?? {});
@@ -123,6 +126,8 @@ describe('an error reply with id null on a connection', () => {
     let listener: ClientTransportListener | undefined;
     return {
       transport: {
+        specificationVersion: 1,
+        kind: 'connection',
         send: () => Promise.resolve(undefined),
         subscribe: (l: ClientTransportListener) => {
           listener = l;

@@ -174,6 +174,8 @@ describe('headers of a call', () => {
   it('reach a transport that has headers in SendOptions, and nothing else changes', async () => {
     const sent: SendOptions[] = [];
     const transport: ClientTransport = {
+      specificationVersion: 1,
+      kind: 'request-reply',
       supportsHeaders: true,
       send: (_message, options) => {
         sent.push(options ?? {});
@@ -192,7 +194,7 @@ describe('headers of a call', () => {
     const wire: string[] = [];
     const dispatcher = new RpcDispatcher().add('m', () => 'ok');
     const server = new RpcServer(
-      { listen: () => Promise.resolve(), close: () => Promise.resolve() },
+      { specificationVersion: 1, listen: () => Promise.resolve(), close: () => Promise.resolve() },
       new JsonRpcProtocol(),
       dispatcher,
     );
@@ -204,6 +206,8 @@ describe('headers of a call', () => {
     const connection = (): ClientTransport => {
       let listener: ClientTransportListener | undefined;
       return {
+        specificationVersion: 1,
+        kind: 'connection',
         send: async (message) => {
           wire.push(message as string);
           const reply = await server.handle(message, { transport: 'test' });
@@ -269,6 +273,8 @@ describe('ready-made interceptors', () => {
     let attempts = 0;
     let failures = 2;
     const transport: ClientTransport = {
+      specificationVersion: 1,
+      kind: 'request-reply',
       send: (message) => {
         attempts++;
         if (failures-- > 0) return Promise.reject(new TransportError('connection reset'));

@@ -155,7 +155,7 @@ describe('RpcServer.handle', () => {
     .add('big', () => 1n)
     .add('later', async (value: unknown) => value);
   const server = new RpcServer(
-    { listen: () => Promise.resolve(), close: () => Promise.resolve() },
+    { specificationVersion: 1, listen: () => Promise.resolve(), close: () => Promise.resolve() },
     protocol,
     dispatcher,
   );

@@ -247,7 +247,7 @@ describe('the call context', () => {
       { context: true },
     );
     const server = new RpcServer(
-      { listen: () => Promise.resolve(), close: () => Promise.resolve() },
+      { specificationVersion: 1, listen: () => Promise.resolve(), close: () => Promise.resolve() },
       new JsonRpcProtocol(),
       dispatcher,
     );
@@ -269,7 +269,7 @@ describe('RpcServer.handle', () => {
   it('reports what cannot be answered to onError and resolves undefined', async () => {
     const onError = vi.fn();
     const server = new RpcServer(
-      { listen: () => Promise.resolve(), close: () => Promise.resolve() },
+      { specificationVersion: 1, listen: () => Promise.resolve(), close: () => Promise.resolve() },
       {
         createRequest: () => {
           throw new Error('unused');
@@ -302,7 +302,7 @@ describe('RpcServer.handle', () => {
     const onError = vi.fn();
     const dispatcher = new RpcDispatcher().add('now', () => 1).add('later', async () => 2);
     const server = new RpcServer(
-      { listen: () => Promise.resolve(), close: () => Promise.resolve() },
+      { specificationVersion: 1, listen: () => Promise.resolve(), close: () => Promise.resolve() },
       protocol,
       dispatcher,
       { onError },
@@ -322,7 +322,7 @@ describe('RpcServer.handle', () => {
 
     const traceErrors = vi.fn();
     const tracing = new RpcServer(
-      { listen: () => Promise.resolve(), close: () => Promise.resolve() },
+      { specificationVersion: 1, listen: () => Promise.resolve(), close: () => Promise.resolve() },
       new JsonRpcProtocol(),
       dispatcher,
       {

@@ -64,7 +64,7 @@ export async function startSpecServer(
       'echo',
       record('echo', (value: unknown) => value),
     );
-  const { client, server: transport } = createMemoryTransport();
+  const { server: transport } = createMemoryTransport();
   const server = new RpcServer(
     transport,
     new JsonRpcProtocol(options.protocol),
@@ -72,7 +72,7 @@ export async function startSpecServer(
     options.server,
   );
   await server.serve();
-  const sendRaw = (message: Message) => client.send(message);
+  const sendRaw = (message: Message) => server.handle(message);
   return {
     server,
     dispatcher,

@@ -128,7 +128,24 @@ export class MsgpackRpcProtocol implements RpcProtocol {
    * or {@link InvalidParamsError} whose `response` is the error response to send back.
    */
   parseRequest(data: Message): MsgpackRpcRequest {
+    return this.#requestOf(this.#decodeRequest(data));
+  }
+
+  /**
+   * Reads a message that may be a request or a reply, as both travel on a connection where both
+   * ends call: type 1 is a response, anything else is read as a request (and answered with the
+   * error that says what is wrong with it).
+   */
+  parseMessage(
+    data: Message,
+  ): MsgpackRpcRequest | MsgpackRpcSuccessResponse | MsgpackRpcErrorResponse {
     const value = this.#decodeRequest(data);
+    return Array.isArray(value) && value[0] === MsgpackRpcMessageType.Response
+      ? this.#replyOf(value)
+      : this.#requestOf(value);
+  }
+
+  #requestOf(value: unknown): MsgpackRpcRequest {
     if (!Array.isArray(value)) {
       throw this.#invalid(null, 'a message is an array such as [0, msgid, method, params]');
     }
@@ -165,6 +182,10 @@ export class MsgpackRpcProtocol implements RpcProtocol {
     } catch (cause) {
       throw new InvalidReplyError(`The reply is not MessagePack: ${messageOf(cause)}`, { cause });
     }
+    return this.#replyOf(value);
+  }
+
+  #replyOf(value: unknown): MsgpackRpcSuccessResponse | MsgpackRpcErrorResponse {
     if (!Array.isArray(value) || value[0] !== MsgpackRpcMessageType.Response) {
       throw new InvalidReplyError('A reply must be a response: [1, msgid, error, result]');
     }

@@ -19,7 +19,7 @@ import {
   type ServerTransport,
 } from '@tinyrpc/core';
 import { MsgpackRpcProtocol, type MsgpackRpcProtocolOptions } from '@tinyrpc/msgpackrpc';
-import { portChannel } from '@tinyrpc/test-helpers';
+import { exchange, portChannel } from '@tinyrpc/test-helpers';
 import { pack, unpack } from 'msgpackr';
 import { afterEach, describe, expect, it } from 'vitest';
 
@@ -39,7 +39,7 @@ const links: [string, () => Link][] = [
       return {
         client,
         server,
-        raw: (message) => client.send(message, { expectReply: true }),
+        raw: (message) => exchange(client, message),
         close() {},
       };
     },

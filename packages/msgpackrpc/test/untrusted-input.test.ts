@@ -1,3 +1,4 @@
+import { exchange } from '@tinyrpc/test-helpers';
 import {
   RpcDispatcher,
   RpcServer,
@@ -60,9 +61,9 @@ describe('MessagePack-RPC: what msgpackr reads beyond standard MessagePack', () 
       new RpcDispatcher().add('echo', (value: unknown) => value),
     );
     await server.serve();
-    const reply = (await client.send(bigIntegerRequest(4 * 1024 * 1024))) as Uint8Array;
+    const reply = (await exchange(client, bigIntegerRequest(4 * 1024 * 1024))) as Uint8Array;
     expect(((plain.unpack(reply) as unknown[])[2] as unknown[])[0]).toBe(-32700);
-    const ok = (await client.send(plain.pack([0, 2, 'echo', [5]]))) as Uint8Array;
+    const ok = (await exchange(client, plain.pack([0, 2, 'echo', [5]]))) as Uint8Array;
     expect(plain.unpack(ok)).toEqual([1, 2, null, 5]);
     await server.close();
   });

@@ -3,7 +3,7 @@ import {
   defaultLimits,
   setBrand,
   TransportError,
-  type ClientTransport,
+  type RequestReplyTransport,
   type Message,
   type SendOptions,
 } from '@tinyrpc/core';
@@ -58,7 +58,11 @@ const decoder = new TextDecoder();
  * `signal` with its reason. A one-way message resolves once the answer's status arrived, without
  * reading its body.
  */
-export class HttpClientTransport implements ClientTransport {
+export class HttpClientTransport implements RequestReplyTransport {
+  /** The transport contract this transport implements. */
+  readonly specificationVersion = 1;
+  /** A request/reply transport: `send` resolves the reply. */
+  readonly kind = 'request-reply';
   /** The URL every message is posted to. */
   readonly url: string;
   /** The largest reply body accepted, in bytes. */

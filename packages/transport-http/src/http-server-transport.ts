@@ -52,6 +52,8 @@ export interface HttpServerTransportOptions extends Pick<
  * over `maxMessageSize`, with the protocol's error response; 503 before `listen` and after `close`.
  */
 export class HttpServerTransport implements ServerTransport {
+  /** The transport contract this transport implements. */
+  readonly specificationVersion = 1;
   /** The largest request body accepted, in bytes. */
   readonly maxMessageSize: number;
   /** Milliseconds a body that began may send nothing before the request ends with 408; 0 = never. */

@@ -2,7 +2,7 @@ import {
   clientTransportBrand,
   setBrand,
   TransportError,
-  type ClientTransport,
+  type RequestReplyTransport,
   type Message,
   type SendOptions,
 } from '@tinyrpc/core';
@@ -82,7 +82,11 @@ interface Session {
  * A call nobody listens for fails at once with a {@link TransportError} (NATS "no responders"); a
  * lost connection fails the calls in flight, and the NATS client reconnects.
  */
-export class NatsClientTransport implements ClientTransport {
+export class NatsClientTransport implements RequestReplyTransport {
+  /** The transport contract this transport implements. */
+  readonly specificationVersion = 1;
+  /** A request/reply transport: `send` resolves the reply. */
+  readonly kind = 'request-reply';
   /** The subject calls are published to. */
   readonly subject: string;
   /** Calls' headers travel as NATS headers: `RpcClient` hands them to `send`. */

@@ -107,6 +107,8 @@ interface Listening {
  * another server; its caller fails by its timeout (README, "Delivery").
  */
 export class NatsServerTransport implements ServerTransport {
+  /** The transport contract this transport implements. */
+  readonly specificationVersion = 1;
   /** The subject calls arrive on. */
   readonly subject: string;
   /** The queue group joined; `undefined` when none. */

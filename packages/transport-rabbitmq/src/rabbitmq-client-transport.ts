@@ -2,7 +2,7 @@ import {
   clientTransportBrand,
   setBrand,
   TransportError,
-  type ClientTransport,
+  type RequestReplyTransport,
   type Message,
   type SendOptions,
 } from '@tinyrpc/core';
@@ -78,7 +78,11 @@ const sweepInterval = 100;
  * suggests `defaultTimeout` to `RpcClient`, whose signal ends a call. A lost connection fails the
  * calls in flight at once; the next call connects again.
  */
-export class RabbitMqClientTransport implements ClientTransport {
+export class RabbitMqClientTransport implements RequestReplyTransport {
+  /** The transport contract this transport implements. */
+  readonly specificationVersion = 1;
+  /** A request/reply transport: `send` resolves the reply. */
+  readonly kind = 'request-reply';
   /** The routing key calls are published with. */
   readonly routingKey: string;
   /** The exchange calls are published to (`''`: the default exchange). */

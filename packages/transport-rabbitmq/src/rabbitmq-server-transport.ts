@@ -118,6 +118,8 @@ interface Session {
  * is reopened with backoff and consuming resumes.
  */
 export class RabbitMqServerTransport implements ServerTransport {
+  /** The transport contract this transport implements. */
+  readonly specificationVersion = 1;
   /** The queue this server consumes. */
   readonly queue: string;
   readonly #options: RabbitMqServerTransportOptions;

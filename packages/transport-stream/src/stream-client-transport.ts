@@ -3,7 +3,7 @@ import {
   clientTransportBrand,
   setBrand,
   TransportError,
-  type ClientTransport,
+  type Connection,
   type ClientTransportListener,
   type Message,
   type ReconnectOptions,
@@ -45,7 +45,11 @@ export type StreamClientOptions = StreamClientTarget &
  * connects again (or, with `reconnect`, the transport does at once, with backoff); a stream you
  * passed in cannot be reopened. It keeps no per-call timers: a call's `signal` is its only clock.
  */
-export class StreamClientTransport implements ClientTransport {
+export class StreamClientTransport implements Connection {
+  /** The transport contract this transport implements. */
+  readonly specificationVersion = 1;
+  /** A connection: replies and calls from the other end arrive through `subscribe`. */
+  readonly kind = 'connection';
   readonly #options: StreamClientOptions;
   readonly #reconnect: Required<ReconnectOptions> | undefined;
   readonly #listeners = new Set<ClientTransportListener>();

@@ -69,6 +69,8 @@ const formatAddress = (socket: Socket): string | undefined => {
  * while its peer leaves replies unread, and one stalled inside a frame for `idleTimeout` is closed.
  */
 export class StreamServerTransport implements ServerTransport {
+  /** The transport contract this transport implements. */
+  readonly specificationVersion = 1;
   readonly #options: StreamServerOptions;
   readonly #maxInFlight: number;
   readonly #connections = new Set<Served>();

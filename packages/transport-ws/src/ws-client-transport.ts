@@ -3,7 +3,7 @@ import {
   defaultLimits,
   setBrand,
   TransportError,
-  type ClientTransport,
+  type Connection,
   type ClientTransportListener,
   type Message,
   type ReconnectOptions,
@@ -69,7 +69,11 @@ const isNode = (): boolean =>
  * call's `signal` (RpcClient's `timeout`) is its only clock. Empty messages are ignored: a
  * `WsServerTransport` with `answerNotifications` sends one for every notification.
  */
-export class WsClientTransport implements ClientTransport {
+export class WsClientTransport implements Connection {
+  /** The transport contract this transport implements. */
+  readonly specificationVersion = 1;
+  /** A connection: replies and calls from the other end arrive through `subscribe`. */
+  readonly kind = 'connection';
   /** The server's URL (`ws:` or `wss:`). */
   readonly url: string;
   /** The options it was made with. */

@@ -97,6 +97,8 @@ interface Connection {
  * handshake `headers`, a `connectionId`, and a `signal` that aborts when the connection closes.
  */
 export class WsServerTransport implements ServerTransport {
+  /** The transport contract this transport implements. */
+  readonly specificationVersion = 1;
   readonly #options: WsServerTransportOptions;
   readonly #maxBufferedAmount: number;
   readonly #maxMessageSize: number;

@@ -192,6 +192,7 @@ describe('WsServerTransport + WsClientTransport', () => {
     const server = resources.track(
       new RpcServer(
         {
+          specificationVersion: 1,
           listen: (handler) =>
             transport.listen((message, context) => {
               contexts.push(context);

@@ -30,4 +30,12 @@ export {
   type ZmqServerTransportOptions,
   type ZmqTransportContext,
 } from './zmq-server-transport.ts';
-export { ZmqClientTransport, type ZmqClientTransportOptions } from './zmq-client-transport.ts';
+export {
+  ZmqClientTransport,
+  type ZmqClientTransportOptions,
+  type ZmqSocketOptions,
+} from './zmq-client-transport.ts';
+export {
+  ZmqReqClientTransport,
+  type ZmqReqClientTransportOptions,
+} from './zmq-req-client-transport.ts';

@@ -88,6 +88,8 @@ const idlePeersKept = 1024;
  * is ignored.
  */
 export class ZmqServerTransport implements ServerTransport {
+  /** The transport contract this transport implements. */
+  readonly specificationVersion = 1;
   /** The ROUTER socket this transport receives on. */
   readonly socket: Router;
   readonly #bindTo: string | undefined;

@@ -9,7 +9,7 @@ import {
 } from '@tinyrpc/core';
 import { Router } from 'zeromq';
 import { JsonRpcProtocol } from '@tinyrpc/jsonrpc';
-import { ZmqClientTransport, ZmqServerTransport } from '../src/index.ts';
+import { ZmqClientTransport, ZmqReqClientTransport, ZmqServerTransport } from '../src/index.ts';
 import {
   connect,
   defer,
@@ -33,11 +33,11 @@ const textDispatcher = (): RpcDispatcher =>
   testDispatcher().add('text', (length: number) => 'z'.repeat(length));
 
 describe('ZmqClientTransport, DEALER mode', () => {
-  it('is a branded multiplexed transport', () => {
+  it('is a branded connection', () => {
     const transport = new ZmqClientTransport('tcp://127.0.0.1:1');
     defer(() => transport.close());
     expect(isClientTransport(transport)).toBe(true);
-    expect(transport.mode).toBe('dealer');
+    expect(transport.kind).toBe('connection');
     expect(typeof transport.subscribe).toBe('function');
   });
 
@@ -236,8 +236,8 @@ describe('ZmqClientTransport, DEALER mode', () => {
   });
 
   it('rejects an endpoint ZeroMQ cannot parse', () => {
+    expect(() => new ZmqReqClientTransport('nonsense')).toThrow(TransportError);
     expect(() => new ZmqClientTransport('nonsense')).toThrow(TransportError);
-    expect(() => new ZmqClientTransport('nonsense', { mode: 'req' })).toThrow(TransportError);
   });
 });
 
@@ -245,7 +245,8 @@ describe('ZmqClientTransport, REQ mode', () => {
   it('is a request/reply transport: no subscribe, send resolves the reply', async () => {
     const { endpoint } = await startServer();
     const { client, transport } = connect(endpoint, { mode: 'req' });
-    expect(transport.subscribe).toBeUndefined();
+    expect(transport.kind).toBe('request-reply');
+    expect('subscribe' in transport).toBe(false);
     expect(await client.call('add', [1, 2])).toBe(3);
     const reply = await transport.send('{"jsonrpc":"2.0","method":"add","params":[2,2],"id":1}');
     expect(JSON.parse(Buffer.from(reply as Uint8Array).toString())).toMatchObject({ result: 4 });

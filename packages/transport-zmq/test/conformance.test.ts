@@ -2,7 +2,11 @@
 import { describe, it } from 'vitest';
 import { runTransportConformance } from '@tinyrpc/conformance';
 import { tcpRelay } from '@tinyrpc/test-helpers';
-import { ZmqClientTransport, ZmqServerTransport } from '@tinyrpc/transport-zmq';
+import {
+  ZmqClientTransport,
+  ZmqReqClientTransport,
+  ZmqServerTransport,
+} from '@tinyrpc/transport-zmq';
 
 // Raised from the default 1 MiB on both sides so that the kit's 1 MB round trips (1.36 MB as
 // JSON) fit. A client refuses a larger request with a TransportError before sending it; a server
@@ -75,7 +79,7 @@ runTransportConformance(
       const server = new ZmqServerTransport({ endpoint: 'tcp://127.0.0.1:0', maxMessageSize });
       return {
         server,
-        connect: () => new ZmqClientTransport(endpointOf(server), { mode: 'req', maxMessageSize }),
+        connect: () => new ZmqReqClientTransport(endpointOf(server), { maxMessageSize }),
       };
     },
     capabilities: { concurrent: false, detectsServerGone: false, maxMessageSize, limits: true },

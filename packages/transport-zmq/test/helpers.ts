@@ -11,6 +11,8 @@ import { freePort } from '@tinyrpc/test-helpers';
 import type { Dealer, Request, Router } from 'zeromq';
 import {
   ZmqClientTransport,
+  ZmqReqClientTransport,
+  type ZmqReqClientTransportOptions,
   ZmqServerTransport,
   type ZmqClientTransportOptions,
   type ZmqServerTransportOptions,
@@ -69,10 +71,15 @@ export async function startServer(
 /** An RpcClient on a ZmqClientTransport; closed after the test. */
 export function connect(
   endpoint: string,
-  options: ZmqClientTransportOptions = {},
+  options: ZmqClientTransportOptions &
+    ZmqReqClientTransportOptions & { mode?: 'req' | 'dealer' } = {},
   clientOptions: RpcClientOptions = {},
-): { client: RpcClient; transport: ZmqClientTransport } {
-  const transport = new ZmqClientTransport(endpoint, options);
+): { client: RpcClient; transport: ZmqClientTransport | ZmqReqClientTransport } {
+  const { mode, ...rest } = options;
+  const transport =
+    mode === 'req'
+      ? new ZmqReqClientTransport(endpoint, rest)
+      : new ZmqClientTransport(endpoint, rest);
   const client = new RpcClient(new JsonRpcProtocol(), transport, clientOptions);
   defer(() => client.close());
   return { client, transport };

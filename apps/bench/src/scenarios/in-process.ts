@@ -26,6 +26,7 @@ function contenders(method: 'add' | 'echo', params: unknown[]): [string, () => u
 
   const dispatcher = new RpcDispatcher().add('add', add).add('echo', echo);
   const unused: ServerTransport = {
+    specificationVersion: 1,
     listen: () => Promise.resolve(),
     close: () => Promise.resolve(),
   };

@@ -25,7 +25,11 @@ const methods: Record<string, (...args: never[]) => unknown> = { add, echo };
 
 // The same standard-MessagePack settings the protocol uses, without its checks and walks.
 const packr = new Packr({ ...defaultMsgpackrOptions } as Options);
-const unused: ServerTransport = { listen: () => Promise.resolve(), close: () => Promise.resolve() };
+const unused: ServerTransport = {
+  specificationVersion: 1,
+  listen: () => Promise.resolve(),
+  close: () => Promise.resolve(),
+};
 const dispatcher = new RpcDispatcher().add('add', add).add('echo', echo);
 
 /** 1024 distinct request messages, made before timing starts; `next()` cycles through them. */

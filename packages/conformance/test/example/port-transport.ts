@@ -4,8 +4,8 @@ import {
   serverTransportBrand,
   setBrand,
   TransportError,
-  type ClientTransport,
-  type ClientTransportListener,
+  type Connection,
+  type ConnectionListener,
   type Message,
   type MessageHandler,
   type SendOptions,
@@ -13,7 +13,9 @@ import {
 } from '@tinyrpc/core';
 
 /** The client's end of a MessageChannel. Multiplexed: replies arrive through `subscribe`. */
-export class PortClientTransport implements ClientTransport {
+export class PortClientTransport implements Connection {
+  readonly specificationVersion = 1;
+  readonly kind = 'connection';
   readonly #port: MessagePort;
   #closed = false;
 
@@ -32,7 +34,7 @@ export class PortClientTransport implements ClientTransport {
     return undefined;
   }
 
-  subscribe(listener: ClientTransportListener): () => void {
+  subscribe(listener: ConnectionListener): () => void {
     const onMessage = (message: Message): void => {
       listener.onMessage(message);
     };
@@ -55,6 +57,7 @@ export class PortClientTransport implements ClientTransport {
 
 /** Serves any number of MessagePorts, one per client; each reply goes back on its request's port. */
 export class PortServerTransport implements ServerTransport {
+  readonly specificationVersion = 1;
   readonly #ports = new Set<MessagePort>();
   readonly #inFlight = new Set<Promise<void>>();
   #handler: MessageHandler | undefined;

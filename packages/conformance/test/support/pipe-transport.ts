@@ -86,6 +86,7 @@ export function createPipeFixture(faults: Faults = {}, limits?: PipeLimits): Tra
   };
 
   const server = {
+    specificationVersion: 1 as const,
     listen(newHandler: MessageHandler, options?: ListenOptions) {
       handler = newHandler;
       listenOptions = options;
@@ -151,6 +152,8 @@ export function createPipeFixture(faults: Faults = {}, limits?: PipeLimits): Tra
 
     if (faults.swapReplies) {
       const client = {
+        specificationVersion: 1 as const,
+        kind: 'request-reply' as const,
         async send(message: Message, options: SendOptions = {}) {
           options.signal?.throwIfAborted();
           if (!open) throw new TransportError('The pipe server is closed');
@@ -166,6 +169,8 @@ export function createPipeFixture(faults: Faults = {}, limits?: PipeLimits): Tra
     }
 
     const client = {
+      specificationVersion: 1 as const,
+      kind: 'connection' as const,
       async send(message: Message, options: SendOptions = {}) {
         options.signal?.throwIfAborted();
         if (!connection.connected) throw new TransportError('The pipe is disconnected');

@@ -27,7 +27,11 @@ import { NatsClientTransport, NatsServerTransport } from '@tinyrpc/transport-nat
 import { RabbitMqClientTransport, RabbitMqServerTransport } from '@tinyrpc/transport-rabbitmq';
 import { StreamClientTransport, StreamServerTransport } from '@tinyrpc/transport-stream';
 import { WsClientTransport, WsServerTransport } from '@tinyrpc/transport-ws';
-import { ZmqClientTransport, ZmqServerTransport } from '@tinyrpc/transport-zmq';
+import {
+  ZmqClientTransport,
+  ZmqReqClientTransport,
+  ZmqServerTransport,
+} from '@tinyrpc/transport-zmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 /** A running server and a client connected to it. */
@@ -196,8 +200,7 @@ const transports: TransportRow[] = [
       return serve(
         protocol,
         server,
-        () =>
-          new ZmqClientTransport(zmqEndpoint(server), { mode: 'req', defaultTimeout: callTimeout }),
+        () => new ZmqReqClientTransport(zmqEndpoint(server), { defaultTimeout: callTimeout }),
       );
     },
   },

@@ -4,7 +4,11 @@ import { fileURLToPath } from 'node:url';
 import { RemoteError, RpcClient, RpcDispatcher, RpcError, RpcServer } from '@tinyrpc/core';
 import { MsgpackRpcProtocol } from '@tinyrpc/msgpackrpc';
 import { gate, pythonHas, startPython, type PythonPeer } from '@tinyrpc/test-helpers';
-import { ZmqClientTransport, ZmqServerTransport } from '@tinyrpc/transport-zmq';
+import {
+  ZmqClientTransport,
+  ZmqReqClientTransport,
+  ZmqServerTransport,
+} from '@tinyrpc/transport-zmq';
 import { afterEach, describe, expect, it } from 'vitest';
 
 const available = gate(
@@ -31,10 +35,11 @@ describe.skipIf(!available)('MessagePack-RPC over ZeroMQ with a Python tinyrpc 1
       const python = runPeer('zmq_server.py', ['60']);
       cleanups.push(() => python.stop());
       const [, port] = await python.waitFor(/READY (\d+)/);
-      const transport = new ZmqClientTransport(`tcp://127.0.0.1:${port!}`, {
-        mode,
-        notificationWait: 200,
-      });
+      const endpoint = `tcp://127.0.0.1:${port!}`;
+      const transport =
+        mode === 'req'
+          ? new ZmqReqClientTransport(endpoint, { notificationWait: 200 })
+          : new ZmqClientTransport(endpoint);
       const client = new RpcClient(new MsgpackRpcProtocol(), transport, { timeout: 5000 });
       cleanups.push(() => client.close());
 
