@@ -15,8 +15,8 @@
  *   {
  *     name: 'memory',
  *     createFixture() {
- *       const { client, server } = createMemoryTransport();
- *       return { server, connect: () => client };
+ *       const { server, connect } = createMemoryTransport();
+ *       return { server, connect };
  *     },
  *     capabilities: { text: true, binary: true },
  *   },

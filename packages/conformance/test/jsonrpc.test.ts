@@ -18,8 +18,8 @@ runTransportConformance(
   {
     name: 'core memory transport with JSON-RPC',
     createFixture() {
-      const { client, server } = createMemoryTransport();
-      return { server, connect: () => client };
+      const { server, connect } = createMemoryTransport();
+      return { server, connect };
     },
     protocol: () => new JsonRpcProtocol(),
   },

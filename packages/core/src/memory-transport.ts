@@ -12,52 +12,61 @@ import type {
   TransportContext,
 } from './types.ts';
 
-// A handler never rejects (RpcServer.handle does not); this keeps a third-party one from escaping.
-const ignore = (): undefined => undefined;
-
 /** The two ends of {@link createMemoryTransport}. */
 export interface MemoryTransportPair {
-  /** The client's end: a connection, so the server can call back over it. */
+  /** The first client's end: a connection, so the server can call back over it. */
   readonly client: Connection;
   readonly server: ServerTransport;
+  /** Opens one more connection to the same server, for another client. */
+  connect(): Connection;
 }
 
 // Bytes are copied on the way, as a real transport would, so neither side sees the other's changes.
 const copy = (message: Message): Message =>
   typeof message === 'string' ? message : new Uint8Array(message);
 
+// A handler never rejects (RpcServer.handle does not); this keeps a third-party one from escaping.
+const ignore = (): undefined => undefined;
+
 /**
- * A connected client and server transport in one process: for tests, and for running a service
- * in-process behind the same interface as a remote one. The client end is one connection: the
- * server can call it back.
+ * Connected client and server transports in one process: for tests, and for running a service
+ * in-process behind the same interface as a remote one. Each client end is a connection: the server
+ * can call it back. `connect()` opens more of them.
  *
  * A send before the server listens, or after either end closed, fails with a
- * {@link TransportError}.
+ * {@link TransportError}. The server's `close()` answers the calls in flight, then closes every
+ * connection.
  */
 export function createMemoryTransport(): MemoryTransportPair {
   let handler: MessageHandler | undefined;
-  const clientListeners = new Set<ConnectionListener>();
-  let closed: AbortController | undefined;
+  let listenOptions: ListenOptions | undefined;
   const inFlight = new InFlight();
-  let context: TransportContext = { transport: 'memory' };
+  const open = new Set<MemoryConnection>();
+  let count = 0;
 
-  // Delivered a turn later, as from a socket: a reply never arrives inside the send that caused it.
-  const toClient = (message: Message): void => {
-    const data = copy(message);
-    queueMicrotask(() => {
-      for (const listener of clientListeners) listener.onMessage(data);
-    });
-  };
+  interface MemoryConnection {
+    readonly server: ServerConnection;
+    readonly context: TransportContext;
+    readonly listeners: Set<ConnectionListener>;
+    announced: boolean;
+    end(error: TransportError): void;
+  }
 
-  const open = (): ServerConnection => {
+  const connect = (): Connection => {
     const ended = new AbortController();
-    closed = ended;
-    const connection: ServerConnection = {
-      id: 'memory',
+    const listeners = new Set<ConnectionListener>();
+    const id = `memory-${String((count += 1))}`;
+    // Delivered a turn later, as from a socket: a reply never arrives inside the send that caused it.
+    const toClient = (message: Message): void => {
+      const data = copy(message);
+      queueMicrotask(() => {
+        if (!ended.signal.aborted) for (const listener of listeners) listener.onMessage(data);
+      });
+    };
+    const server: ServerConnection = {
+      id,
       signal: ended.signal,
-      get context() {
-        return context;
-      },
+      context: { transport: 'memory', connectionId: id },
       send(message) {
         if (ended.signal.aborted)
           return Promise.reject(new TransportError('The memory connection is closed'));
@@ -65,18 +74,58 @@ export function createMemoryTransport(): MemoryTransportPair {
         return Promise.resolve();
       },
       close() {
-        end(new TransportError('The memory server closed the connection'));
+        connection.end(new TransportError('The memory server closed the connection'));
         return Promise.resolve();
       },
     };
-    context = { transport: 'memory', connectionId: 'memory', signal: ended.signal, connection };
-    return connection;
+    const connection: MemoryConnection = {
+      server,
+      context: { ...server.context, signal: ended.signal, connection: server },
+      listeners,
+      announced: false,
+      end(error) {
+        if (ended.signal.aborted) return;
+        ended.abort(error);
+        open.delete(connection);
+        for (const listener of listeners) listener.onClose(error);
+      },
+    };
+    open.add(connection);
+    const client: Connection = {
+      specificationVersion: 1,
+      kind: 'connection',
+      send(message, options = {}) {
+        if (options.signal?.aborted === true) return Promise.reject(options.signal.reason as Error);
+        const current = handler;
+        if (current === undefined || ended.signal.aborted)
+          return Promise.reject(new TransportError('The memory server is not listening'));
+        announce(connection);
+        void inFlight.track(
+          current(copy(message), connection.context).then((reply) => {
+            if (reply !== undefined) toClient(reply);
+          }, ignore),
+        );
+        return Promise.resolve();
+      },
+      subscribe(listener) {
+        listeners.add(listener);
+        return () => {
+          listeners.delete(listener);
+        };
+      },
+      close() {
+        connection.end(new TransportError('The memory client closed'));
+        return Promise.resolve();
+      },
+    };
+    setBrand(client, clientTransportBrand);
+    return client;
   };
 
-  const end = (error: TransportError): void => {
-    if (closed === undefined || closed.signal.aborted) return;
-    closed.abort(error);
-    for (const listener of clientListeners) listener.onClose(error);
+  const announce = (connection: MemoryConnection): void => {
+    if (connection.announced) return;
+    connection.announced = true;
+    listenOptions?.onConnection?.(connection.server);
   };
 
   const server: ServerTransport = {
@@ -84,43 +133,19 @@ export function createMemoryTransport(): MemoryTransportPair {
     listen(newHandler: MessageHandler, options?: ListenOptions) {
       if (handler !== undefined) return Promise.reject(new Error('Already listening'));
       handler = newHandler;
-      options?.onConnection?.(open());
+      listenOptions = options;
+      for (const connection of open) announce(connection);
       return Promise.resolve();
     },
     async close() {
       handler = undefined;
-      end(new TransportError('The memory server closed'));
       await inFlight.drain();
+      for (const connection of [...open])
+        connection.end(new TransportError('The memory server closed'));
+      listenOptions = undefined;
     },
   };
   setBrand(server, serverTransportBrand);
 
-  const client: Connection = {
-    specificationVersion: 1,
-    kind: 'connection',
-    send(message, options = {}) {
-      options.signal?.throwIfAborted();
-      if (handler === undefined || closed?.signal.aborted === true)
-        return Promise.reject(new TransportError('The memory server is not listening'));
-      void inFlight.track(
-        handler(copy(message), context).then((reply) => {
-          if (reply !== undefined && closed?.signal.aborted !== true) toClient(reply);
-        }, ignore),
-      );
-      return Promise.resolve();
-    },
-    subscribe(listener) {
-      clientListeners.add(listener);
-      return () => {
-        clientListeners.delete(listener);
-      };
-    },
-    close() {
-      end(new TransportError('The memory client closed'));
-      return Promise.resolve();
-    },
-  };
-  setBrand(client, clientTransportBrand);
-
-  return { client, server };
+  return { client: connect(), server, connect };
 }

@@ -149,13 +149,10 @@ export class RpcServer {
    */
   async close(): Promise<void> {
     this.#closing.abort(new Error('Server closed'));
-    const peers = [...this.#peers.values()];
+    // The transport answers what is in flight, then closes its connections; their peers' calls
+    // fail as each connection's signal aborts.
+    await Promise.all([this.transport.close(), this.#responder.inFlight.drain()]);
     this.#peers.clear();
-    await Promise.all([
-      this.transport.close(),
-      this.#responder.inFlight.drain(),
-      ...peers.map((peer) => peer.close()),
-    ]);
   }
 
   /**

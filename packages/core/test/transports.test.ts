@@ -105,7 +105,8 @@ describe('createMemoryTransport', () => {
       return 'late';
     });
     const order: string[] = [];
-    const reply = client.send('x').then((r) => order.push(`reply ${String(r)}`));
+    const reply = exchange(client, 'x', 1000).then((r) => order.push(`reply ${String(r)}`));
+    await new Promise((r) => setTimeout(r, 0));
     const closed = server.close().then(() => order.push('closed'));
     await new Promise((r) => setTimeout(r, 10));
     expect(order).toEqual([]);

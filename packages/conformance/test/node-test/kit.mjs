@@ -12,8 +12,8 @@ runTransportConformance(
   {
     name: 'core memory transport under node:test',
     createFixture() {
-      const { client, server } = createMemoryTransport();
-      return { server, connect: () => client };
+      const { server, connect } = createMemoryTransport();
+      return { server, connect };
     },
   },
 );
