@@ -137,7 +137,18 @@ export class RpcDispatcher {
     return hasBrand(value, dispatcherBrand);
   }
 
+  /**
+   * Registers `fn` under `name`, given the {@link CallContext} as its first argument (the caller's
+   * `peer`, the `signal`, the transport's context); throws a `TypeError` if the name is taken.
+   */
+  add(
+    name: string,
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any -- methods take any arguments
+    fn: (context: CallContext, ...args: any[]) => unknown,
+    options: MethodOptions & { readonly context: true },
+  ): this;
   /** Registers `fn` under `name`; throws a `TypeError` if the name is taken. */
+  add(name: string, fn: RpcMethod, options?: MethodOptions): this;
   add(name: string, fn: RpcMethod, options: MethodOptions = {}): this {
     if (typeof name !== 'string' || name === '')
       throw new TypeError('A method name must be a non-empty string');

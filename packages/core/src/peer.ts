@@ -29,15 +29,14 @@ export interface RpcPeerOptions extends RpcClientOptions {
  * const protocol = new JsonRpcProtocol();
  * const { client: connection, server: serverTransport } = createMemoryTransport();
  * const methods = new RpcDispatcher();
- * methods.add('greet', async ({ peer }, name: string) => `${await peer.call('salute')} ${name}`, {
+ * methods.add('greet', async ({ peer }, name: string) => `${await peer?.call('salute')} ${name}`, {
  *   context: true,
  * });
  * const server = new RpcServer(serverTransport, protocol, methods);
  * await server.serve();
  *
- * const pageMethods = new RpcDispatcher();
- * pageMethods.add('salute', () => 'Hello');
- * const peer = new RpcPeer(connection, protocol, { dispatcher: pageMethods });
+ * const own = new RpcDispatcher().add('salute', () => 'Hello');
+ * const peer = new RpcPeer(connection, protocol, { dispatcher: own });
  * console.log(await peer.call('greet', ['Ada'])); // Hello Ada
  * await peer.close();
  * await server.close();
