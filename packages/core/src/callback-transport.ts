@@ -102,6 +102,8 @@ export class CallbackServerTransport implements ServerTransport {
 export class CallbackClientTransport implements Connection {
   readonly specificationVersion = 1;
   readonly kind = 'connection';
+  /** The other end is tinyrpc's (or speaks LSP): aborted calls send `$/cancelRequest`. */
+  readonly cancelRequests = true;
   readonly #channel: CallbackChannel;
   #closed = false;
 

@@ -7,6 +7,7 @@ import {
   TransportError,
   UnexpectedIdError,
 } from './errors.ts';
+import { cancelMethod, RunningCalls } from './cancellation.ts';
 import { clientTransportKind } from './contract.ts';
 import type { RpcDispatcher } from './dispatcher.ts';
 import { runInterceptors, type ClientCall, type ClientInterceptor } from './interceptor.ts';
@@ -63,6 +64,14 @@ export interface RpcClientOptions {
   readonly dispatcher?: RpcDispatcher;
   /** Answer served errors that are not `RpcError`s with a generic message; see `RpcServer`. */
   readonly hideErrorMessages?: boolean;
+  /**
+   * On a connection, send `$/cancelRequest` (LSP's notification) when a call is aborted or times
+   * out, so the other end aborts its handler. Default: the transport's `cancelRequests` (`true`
+   * where the other end is known to understand it: memory, callback, streams), else `false`, as
+   * Python tinyrpc's WebSocket and ZeroMQ servers stall on notifications; `RpcPeer` defaults to
+   * `true`.
+   */
+  readonly cancelRequests?: boolean;
 }
 
 /** Options of one call. */
@@ -118,6 +127,9 @@ export class RpcClient {
   /** Aborts the signals of served calls when the client closes or its connection is lost. */
   readonly #closing = new AbortController();
   readonly #serveContext: TransportContext;
+  /** The served calls running now, which a `$/cancelRequest` from the other end can stop. */
+  readonly #running = new RunningCalls();
+  readonly #cancelRequests: boolean;
 
   constructor(protocol: RpcProtocol, transport: ClientTransport, options: RpcClientOptions = {}) {
     this.protocol = protocol;
@@ -128,6 +140,8 @@ export class RpcClient {
     this.#expectReply = Object.freeze(connection ? label : { expectReply: true, ...label });
     this.#oneWay = Object.freeze(connection ? label : { expectReply: false, ...label });
     this.#timeout = options.timeout ?? transport.defaultTimeout;
+    this.#cancelRequests =
+      connection && (options.cancelRequests ?? transport.cancelRequests ?? false);
     this.#serveContext = Object.freeze({ signal: this.#closing.signal });
     if (options.dispatcher !== undefined) {
       if (!connection)
@@ -389,15 +403,36 @@ export class RpcClient {
   ): Promise<Reply> {
     this.#trace('-->', message);
     return this.#unsubscribe === undefined
-      ? this.#guard((signal) => this.#sendAndRead(message, ids, signal, headers), options)
+      ? this.#guard(
+          (signal, deadline) => this.#sendAndRead(message, ids, signal, deadline, headers),
+          options,
+        )
       : this.#guard(
-          (signal) => this.#sendAndWait(message, ids, signal, headers),
+          (signal, deadline) => this.#sendAndWait(message, ids, signal, deadline, headers),
           options,
           () => {
             this.#forget(ids);
+            if (this.#cancelRequests) this.#cancel(ids);
           },
         );
   }
+
+  // The call was aborted or timed out: tell the other end, so the handler stops too.
+  #cancel(ids: readonly RequestId[]): void {
+    for (const id of ids) {
+      if (id === null) continue;
+      const request =
+        this.protocol.createCancelRequest?.(id) ??
+        this.protocol.createRequest(cancelMethod, { id }, oneWayRequest);
+      void this.#sendOneWay(request.serialize(), undefined).catch(this.#reportSendFailure);
+    }
+  }
+
+  readonly #reportSendFailure = (error: unknown): void => {
+    this.#report(
+      RpcError.is(error) ? error : new TransportError('Could not send', { cause: error }),
+    );
+  };
 
   async #sendOneWay(
     message: Message,
@@ -405,13 +440,14 @@ export class RpcClient {
     headers?: Readonly<Record<string, string>>,
   ): Promise<void> {
     this.#trace('-->', message);
-    await this.transport.send(message, this.#sendOptions(false, signal, headers));
+    await this.transport.send(message, this.#sendOptions(false, signal, undefined, headers));
   }
 
   // One options object per expectReply when there is no signal, so the hot path allocates nothing.
   #sendOptions(
     expectReply: boolean,
     signal: AbortSignal | undefined,
+    deadline: number | undefined,
     headers?: Readonly<Record<string, string>>,
   ): SendOptions {
     const base = expectReply ? this.#expectReply : this.#oneWay;
@@ -423,6 +459,7 @@ export class RpcClient {
     return {
       ...base,
       ...(signal === undefined ? {} : { signal }),
+      ...(deadline === undefined ? {} : { deadline }),
       ...(withHeaders ? { headers } : {}),
     };
   }
@@ -432,9 +469,13 @@ export class RpcClient {
     message: Message,
     ids: readonly RequestId[],
     signal: AbortSignal | undefined,
+    deadline: number | undefined,
     headers: Readonly<Record<string, string>> | undefined,
   ): Promise<Reply> {
-    const data = await this.transport.send(message, this.#sendOptions(true, signal, headers));
+    const data = await this.transport.send(
+      message,
+      this.#sendOptions(true, signal, deadline, headers),
+    );
     if (data === undefined) throw new InvalidReplyError('The transport returned no reply');
     this.#trace('<--', data);
     const reply = this.#parse(data);
@@ -448,6 +489,7 @@ export class RpcClient {
     message: Message,
     ids: readonly RequestId[],
     signal: AbortSignal | undefined,
+    deadline: number | undefined,
     headers: Readonly<Record<string, string>> | undefined,
   ): Promise<Reply> {
     return new Promise<Reply>((resolve, reject) => {
@@ -466,7 +508,7 @@ export class RpcClient {
       // A transport that throws instead of rejecting must not leave the call registered.
       try {
         this.transport
-          .send(message, this.#sendOptions(false, signal, headers))
+          .send(message, this.#sendOptions(false, signal, deadline, headers))
           .then(undefined, failed);
       } catch (error) {
         failed(error);
@@ -494,7 +536,7 @@ export class RpcClient {
       return;
     }
     if (responder !== undefined && isRequest(parsed)) {
-      responder.answer(parsed, this.#serveContext, this).then((answer) => {
+      responder.answer(parsed, this.#serveContext, this, this.#running).then((answer) => {
         if (answer !== undefined) this.#sendServed(answer);
       }, this.#report);
       return;
@@ -518,11 +560,7 @@ export class RpcClient {
 
   #sendServed(answer: Message): void {
     this.#trace('-->', answer);
-    (this.transport as Connection).send(answer).then(undefined, (error: unknown) => {
-      this.#report(
-        RpcError.is(error) ? error : new TransportError('Could not send a reply', { cause: error }),
-      );
-    });
+    (this.transport as Connection).send(answer).then(undefined, this.#reportSendFailure);
   }
 
   readonly #report = (error: RpcError): void => {
@@ -579,7 +617,7 @@ export class RpcClient {
 
   // Applies the call's timeout and signal; `cleanup` removes what the call left registered.
   #guard<T>(
-    work: (signal?: AbortSignal) => Promise<T>,
+    work: (signal?: AbortSignal, deadline?: number) => Promise<T>,
     options: CallOptions | undefined,
     cleanup?: () => void,
   ): Promise<T> {
@@ -609,7 +647,7 @@ export class RpcClient {
         }, timeout);
       }
       outer?.addEventListener('abort', onAbort, { once: true });
-      work(controller.signal).then(
+      work(controller.signal, timeout === undefined ? undefined : Date.now() + timeout).then(
         (value) => {
           finish();
           resolve(value);

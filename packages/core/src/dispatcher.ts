@@ -66,6 +66,11 @@ export interface CallContext {
    * transport has no connections (HTTP, brokers).
    */
   readonly peer: RpcClient | undefined;
+  /**
+   * When the caller stops waiting (epoch milliseconds), where the call's deadline travelled with
+   * it (a `Tinyrpc-Deadline` header); `signal` aborts then. `undefined` when none came.
+   */
+  readonly deadline: number | undefined;
 }
 
 /** Options of {@link RpcDispatcher.dispatch}. */
@@ -80,6 +85,13 @@ export interface DispatchOptions {
   readonly interceptors?: readonly ServerInterceptor[];
   /** The caller's peer, for {@link CallContext.peer}. */
   readonly peer?: RpcClient | undefined;
+  /** The call's deadline, for {@link CallContext.deadline}. */
+  readonly deadline?: number | undefined;
+  /**
+   * Called for a call's own signal (cancellation, deadline, `maxDuration`) when its context is
+   * built, which is joined into {@link CallContext.signal}.
+   */
+  readonly callSignal?: ((request: RpcRequest) => AbortSignal | undefined) | undefined;
 }
 
 /** A function the dispatcher can call. */
@@ -379,11 +391,14 @@ function respondTo(
 
 function contextOf(request: RpcRequest, options: DispatchOptions): CallContext {
   const transport = options.transport ?? emptyContext;
+  const own = options.callSignal?.(request);
+  const shared = joinSignals(options.signal, transport.signal);
   return {
     request,
     transport,
-    signal: joinSignals(options.signal, transport.signal),
+    signal: own === undefined ? shared : joinSignals(shared, own),
     peer: options.peer,
+    deadline: options.deadline,
   };
 }
 

@@ -13,6 +13,8 @@ export const ErrorCode = {
   InvalidParams: -32602,
   /** The server failed in a way that is not the method's doing; also what local failures carry. */
   InternalError: -32603,
+  /** The call was cancelled (its caller gave up, its deadline passed, it ran too long): LSP's code. */
+  RequestCancelled: -32800,
   /** The generic server error: what a method's own (non-RpcError) failure answers with. */
   ServerError: -32000,
 } as const;

@@ -150,6 +150,15 @@ export class RpcTimeoutError extends RpcError {
   static override defaultMessage = 'Call timed out';
 }
 
+/**
+ * The server stopped the call before it answered: its caller cancelled it (`$/cancelRequest`), its
+ * deadline passed, or it ran past the server's `maxDuration` (-32800, LSP's request cancelled).
+ */
+export class RequestCancelledError extends RpcError {
+  static override defaultCode: number = ErrorCode.RequestCancelled;
+  static override defaultMessage = 'Request cancelled';
+}
+
 /** The transport failed: refused or lost connection, an HTTP error status, an over-size message. */
 export class TransportError extends RpcError {
   static override defaultCode: number = ErrorCode.InternalError;
@@ -181,6 +190,7 @@ for (const [Class, name] of [
   [InvalidReplyError, 'InvalidReplyError'],
   [UnexpectedIdError, 'UnexpectedIdError'],
   [RpcTimeoutError, 'RpcTimeoutError'],
+  [RequestCancelledError, 'RequestCancelledError'],
   [TransportError, 'TransportError'],
   [RemoteError, 'RemoteError'],
 ] as const) {

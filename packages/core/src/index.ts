@@ -51,6 +51,7 @@ export type {
 } from './types.ts';
 export { defaultLimits } from './limits.ts';
 export { clientTransportKind, specificationVersion } from './contract.ts';
+export { cancelMethod, deadlineHeader } from './cancellation.ts';
 export {
   BadReplyError,
   BadRequestError,
@@ -63,6 +64,7 @@ export {
   RemoteError,
   RpcError,
   RpcTimeoutError,
+  RequestCancelledError,
   ServerError,
   TransportError,
   UnexpectedIdError,

@@ -94,6 +94,7 @@ export function createMemoryTransport(): MemoryTransportPair {
     const client: Connection = {
       specificationVersion: 1,
       kind: 'connection',
+      cancelRequests: true,
       send(message, options = {}) {
         if (options.signal?.aborted === true) return Promise.reject(options.signal.reason as Error);
         const current = handler;

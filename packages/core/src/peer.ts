@@ -49,7 +49,11 @@ export class RpcPeer extends RpcClient {
         'RpcPeer needs a connection (WebSocket, stream, ZeroMQ DEALER, callback, memory); use RpcClient over a request/reply transport',
       );
     }
-    super(protocol, connection, { ...options, dispatcher: options.dispatcher ?? noMethods });
+    super(protocol, connection, {
+      ...options,
+      dispatcher: options.dispatcher ?? noMethods,
+      cancelRequests: options.cancelRequests ?? true,
+    });
   }
 }
 

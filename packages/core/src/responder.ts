@@ -1,5 +1,6 @@
+import { cancelledIdOf, cancelMethod, deadlineOf, type RunningCalls } from './cancellation.ts';
 import { isPromiseLike, type RpcDispatcher } from './dispatcher.ts';
-import { InternalError, RpcError } from './errors.ts';
+import { InternalError, RequestCancelledError, RpcError } from './errors.ts';
 import type { ServerInterceptor } from './interceptor.ts';
 import type { RpcClient } from './client.ts';
 import type { TraceDirection, TraceFunction } from './trace.ts';
@@ -22,6 +23,8 @@ export interface ResponderOptions {
   readonly interceptors: readonly ServerInterceptor[];
   /** Aborts every running handler's signal: the server or peer closed. */
   readonly signal: AbortSignal;
+  /** Milliseconds any call may run before its signal aborts and it is answered with an error. */
+  readonly maxDuration?: number | undefined;
 }
 
 type Answer = RpcResponse | RpcBatchResponse | undefined;
@@ -54,41 +57,156 @@ export class Responder {
     return this.answer(parsed, context);
   }
 
-  /** Answers a request already read (and traced); `peer` is the caller's, where it can be called back. */
+  /**
+   * Answers a request already read (and traced). `peer` is the caller's, where it can be called
+   * back; `running` tracks the calls of the caller's connection, where a `$/cancelRequest` can
+   * reach them (a cancel notification is taken here and answers nothing).
+   */
   answer(
     parsed: RpcRequest | RpcBatchRequest,
     context: TransportContext,
     peer?: RpcClient,
+    running?: RunningCalls,
   ): Promise<Message | undefined> {
     const options = this.#options;
-    const answer = this.#dispatcher.dispatchAny(parsed, {
+    if ('batch' in parsed)
+      return this.#settle(parsed, context, this.#dispatch(parsed, context, peer));
+    if (running !== undefined && parsed.oneWay && parsed.method === cancelMethod) {
+      running.cancel(cancelledIdOf(parsed.params));
+      return nothing;
+    }
+    const deadline =
+      context.headers === undefined && context['deadline'] === undefined
+        ? undefined
+        : deadlineOf(context);
+    if (deadline !== undefined && deadline <= Date.now())
+      return this.#stopped(parsed, context, "The call's deadline passed before it ran");
+    const id = parsed.oneWay ? undefined : parsed.id;
+    const limited = options.maxDuration !== undefined && id !== undefined;
+    const overtime = limited ? new AbortController() : undefined;
+    const answer = this.#dispatch(
+      parsed,
+      context,
+      peer,
+      deadline,
+      running === undefined && deadline === undefined && overtime === undefined
+        ? undefined
+        : (request) =>
+            ownSignal(
+              request.id === undefined || running === undefined
+                ? undefined
+                : running.signalFor(request.id),
+              deadline,
+              overtime?.signal,
+            ),
+    );
+    if (!isPromiseLike(answer)) {
+      if (running !== undefined && id !== undefined) running.finish(id);
+      return Promise.resolve(this.reply(this.#serialize(parsed, answer), context));
+    }
+    if (running === undefined && overtime === undefined)
+      return this.#settle(parsed, context, answer);
+    if (running !== undefined && id !== undefined) running.track(id);
+    const finished = answer.then((value) => {
+      const cancelled = running !== undefined && id !== undefined && running.finish(id);
+      return cancelled && value !== undefined
+        ? parsed.errorRespond(new RequestCancelledError())
+        : value;
+    });
+    if (overtime === undefined) return this.#settle(parsed, context, finished);
+    return this.#settle(parsed, context, this.#limit(parsed, finished, overtime, running));
+  }
+
+  #dispatch(
+    parsed: RpcRequest | RpcBatchRequest,
+    context: TransportContext,
+    peer: RpcClient | undefined,
+    deadline?: number,
+    callSignal?: (request: RpcRequest) => AbortSignal | undefined,
+  ): Answer | PromiseLike<Answer> {
+    const options = this.#options;
+    return this.#dispatcher.dispatchAny(parsed, {
       transport: context,
       signal: options.signal,
       hideErrorMessages: options.hideErrorMessages ?? false,
       interceptors: options.interceptors,
       peer,
+      deadline,
+      callSignal,
     });
+  }
+
+  // A call that runs past maxDuration is answered with an error at once; its late answer is dropped.
+  #limit(
+    request: RpcRequest,
+    answer: PromiseLike<Answer>,
+    overtime: AbortController,
+    running: RunningCalls | undefined,
+  ): Promise<Answer> {
+    const limit = this.#options.maxDuration as number;
+    return new Promise<Answer>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        if (running !== undefined && request.id !== undefined) running.finish(request.id);
+        const error = new RequestCancelledError(
+          `The call ran past the server's maxDuration of ${String(limit)} ms`,
+        );
+        overtime.abort(error);
+        resolve(request.errorRespond(error));
+      }, limit);
+      answer.then(
+        (value) => {
+          clearTimeout(timer);
+          resolve(value);
+        },
+        (error: unknown) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      );
+    });
+  }
+
+  #stopped(
+    request: RpcRequest,
+    context: TransportContext,
+    why: string,
+  ): Promise<Message | undefined> {
+    if (request.oneWay) return nothing;
+    return Promise.resolve(
+      this.reply(request.errorRespond(new RequestCancelledError(why)).serialize(), context),
+    );
+  }
+
+  // Encodes an asynchronous answer. One `then` with both callbacks, counted by hand: each further
+  // `then`, `catch` or `finally` would cost every asynchronous call another promise and another
+  // turn of the microtask queue.
+  #settle(
+    parsed: RpcRequest | RpcBatchRequest,
+    context: TransportContext,
+    answer: Answer | PromiseLike<Answer>,
+  ): Promise<Message | undefined> {
     if (!isPromiseLike(answer))
       return Promise.resolve(this.reply(this.#serialize(parsed, answer), context));
-    // One `then` with both callbacks, counted by hand: each further `then`, `catch` or `finally`
-    // would cost every asynchronous call another promise and another turn of the microtask queue.
+    const options = this.#options;
     const inFlight = this.inFlight;
     inFlight.start();
-    return answer.then(
-      (value) => {
-        inFlight.finish();
-        try {
-          return this.reply(this.#serialize(parsed, value), context);
-        } catch (error) {
+    return Promise.resolve(
+      answer.then(
+        (value) => {
+          inFlight.finish();
+          try {
+            return this.reply(this.#serialize(parsed, value), context);
+          } catch (error) {
+            options.onError?.(error);
+            return undefined;
+          }
+        },
+        (error: unknown) => {
+          inFlight.finish();
           options.onError?.(error);
           return undefined;
-        }
-      },
-      (error: unknown) => {
-        inFlight.finish();
-        options.onError?.(error);
-        return undefined;
-      },
+        },
+      ),
     );
   }
 
@@ -145,6 +263,21 @@ export function isRequest(
   parsed: RpcRequest | RpcBatchRequest | RpcResponse | RpcBatchResponse,
 ): parsed is RpcRequest | RpcBatchRequest {
   return 'method' in parsed || 'requests' in parsed;
+}
+
+const nothing: Promise<undefined> = Promise.resolve(undefined);
+
+// The signal a call has of its own: cancelled, past its deadline, or past maxDuration.
+function ownSignal(
+  cancelled: AbortSignal | undefined,
+  deadline: number | undefined,
+  overtime: AbortSignal | undefined,
+): AbortSignal | undefined {
+  const signals: AbortSignal[] = [];
+  if (cancelled !== undefined) signals.push(cancelled);
+  if (deadline !== undefined) signals.push(AbortSignal.timeout(Math.max(0, deadline - Date.now())));
+  if (overtime !== undefined) signals.push(overtime);
+  return signals.length <= 1 ? signals[0] : AbortSignal.any(signals);
 }
 
 function unencodable(cause: unknown): InternalError {

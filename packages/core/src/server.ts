@@ -1,5 +1,6 @@
 import { hasBrand, setBrand } from './brand.ts';
 import { receiveReply, type RpcClientOptions } from './client.ts';
+import { RunningCalls } from './cancellation.ts';
 import { checkServerTransport } from './contract.ts';
 import type { RpcDispatcher } from './dispatcher.ts';
 import { RpcError } from './errors.ts';
@@ -38,6 +39,17 @@ export interface RpcServerOptions {
    * client: `timeout`, `trace`, `onError`, `messageMeta`.
    */
   readonly peerOptions?: Omit<RpcClientOptions, 'dispatcher'>;
+  /**
+   * Milliseconds any call may run: past it, the call's `signal` aborts and the caller is answered
+   * with a `RequestCancelledError` (-32800) at once. Default: no limit.
+   */
+  readonly maxDuration?: number;
+}
+
+/** What the server keeps of one connection: its peer, and the calls running on it. */
+interface ConnectionState {
+  readonly peer: RpcPeer;
+  readonly running: RunningCalls;
 }
 
 /** Called with each peer that connects; see {@link RpcServer.onConnection}. */
@@ -60,7 +72,7 @@ export class RpcServer {
   readonly #closing = new AbortController();
   readonly #interceptors: ServerInterceptor[] = [];
   readonly #responder: Responder;
-  readonly #peers = new Map<ServerConnection, RpcPeer>();
+  readonly #connections = new Map<ServerConnection, ConnectionState>();
   readonly #connectionListeners = new Set<PeerListener>();
   #serving = false;
 
@@ -81,6 +93,7 @@ export class RpcServer {
       onError: options.onError,
       interceptors: this.#interceptors,
       signal: this.#closing.signal,
+      maxDuration: options.maxDuration,
     });
     setBrand(this, serverBrand);
   }
@@ -112,7 +125,7 @@ export class RpcServer {
 
   /** The peers of the clients connected now, in the order they connected. */
   get peers(): readonly RpcPeer[] {
-    return [...this.#peers.values()];
+    return [...this.#connections.values()].map((state) => state.peer);
   }
 
   /** Starts serving; resolves once the transport accepts messages. */
@@ -135,7 +148,7 @@ export class RpcServer {
         ? {}
         : {
             onConnection: (connection: ServerConnection) => {
-              this.#peerOf(connection);
+              this.#stateOf(connection);
             },
           }),
     };
@@ -152,7 +165,7 @@ export class RpcServer {
     // The transport answers what is in flight, then closes its connections; their peers' calls
     // fail as each connection's signal aborts.
     await Promise.all([this.transport.close(), this.#responder.inFlight.drain()]);
-    this.#peers.clear();
+    this.#connections.clear();
   }
 
   /**
@@ -187,22 +200,23 @@ export class RpcServer {
     } catch (error) {
       return Promise.resolve(responder.reply(responder.parseFailure(error), context));
     }
-    const peer = this.#peerOf(connection);
-    if (isRequest(parsed)) return responder.answer(parsed, context, peer);
-    peer[receiveReply](parsed);
+    const state = this.#stateOf(connection);
+    if (isRequest(parsed)) return responder.answer(parsed, context, state.peer, state.running);
+    state.peer[receiveReply](parsed);
     return Promise.resolve(undefined);
   }
 
-  #peerOf(connection: ServerConnection): RpcPeer {
-    let peer = this.#peers.get(connection);
-    if (peer !== undefined) return peer;
-    peer = peerOfServerConnection(connection, this.protocol, this.#options.peerOptions);
-    if (connection.signal.aborted) return peer;
-    this.#peers.set(connection, peer);
+  #stateOf(connection: ServerConnection): ConnectionState {
+    let state = this.#connections.get(connection);
+    if (state !== undefined) return state;
+    const peer = peerOfServerConnection(connection, this.protocol, this.#options.peerOptions);
+    state = { peer, running: new RunningCalls() };
+    if (connection.signal.aborted) return state;
+    this.#connections.set(connection, state);
     connection.signal.addEventListener(
       'abort',
       () => {
-        this.#peers.delete(connection);
+        this.#connections.delete(connection);
       },
       { once: true },
     );
@@ -213,7 +227,7 @@ export class RpcServer {
         this.#options.onError?.(error);
       }
     }
-    return peer;
+    return state;
   }
 }
 

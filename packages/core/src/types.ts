@@ -47,6 +47,12 @@ export interface SendOptions {
   readonly contentType?: string;
   /** Headers of the call (trace context…), for transports that have them (HTTP, RabbitMQ, NATS). */
   readonly headers?: Readonly<Record<string, string>>;
+  /**
+   * When the caller stops waiting (epoch milliseconds), set whenever the call has a timeout. A
+   * transport with headers sends the time left as the `Tinyrpc-Deadline` header; a broker may
+   * also drop the message once it passes (RabbitMQ's `expiration`).
+   */
+  readonly deadline?: number;
 }
 
 /** Receives what arrives on a {@link Connection}: every message, and the close. */
@@ -74,6 +80,11 @@ interface ClientTransportBase {
   readonly defaultTimeout?: number | undefined;
   /** `true` when `send` carries {@link SendOptions.headers} (HTTP, RabbitMQ, NATS). */
   readonly supportsHeaders?: boolean | undefined;
+  /**
+   * `true` when the other end of this connection is known to understand `$/cancelRequest`: the
+   * default of `RpcClient`'s `cancelRequests`.
+   */
+  readonly cancelRequests?: boolean | undefined;
 }
 
 /**
@@ -258,6 +269,11 @@ export interface RpcProtocol {
   readonly contentType?: string;
   /** Builds an error response with id `null`: the answer to input that reached no request. */
   createErrorResponse?(error: RpcError): RpcResponse;
+  /**
+   * Builds the `$/cancelRequest` notification for call `id` in this protocol's shape (JSON-RPC:
+   * params `{ id }`; MessagePack-RPC: `[id]`). Without it, core sends params `{ id }`.
+   */
+  createCancelRequest?(id: string | number): RpcRequest;
 }
 
 /**

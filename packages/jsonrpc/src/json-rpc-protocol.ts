@@ -1,4 +1,5 @@
 import {
+  cancelMethod,
   InvalidReplyError,
   InvalidRequestError,
   ParseError,
@@ -98,6 +99,11 @@ export class JsonRpcProtocol implements RpcProtocol {
   createRequest(method: string, params?: Params, options?: CreateRequestOptions): JsonRpcRequest {
     const id = options?.oneWay ? undefined : this.#newId();
     return new JsonRpcRequest(id, method, params, this.#stringify, options?.meta);
+  }
+
+  /** Builds the `$/cancelRequest` notification for call `id`: params `{ "id": id }`, as LSP's. */
+  createCancelRequest(id: string | number): JsonRpcRequest {
+    return new JsonRpcRequest(undefined, cancelMethod, { id }, this.#stringify, undefined);
   }
 
   /** Builds one batch message of `requests`. */

@@ -1,4 +1,5 @@
 import {
+  cancelMethod,
   InvalidParamsError,
   InvalidReplyError,
   InvalidRequestError,
@@ -121,6 +122,11 @@ export class MsgpackRpcProtocol implements RpcProtocol {
     }
     const id = options?.oneWay ? undefined : this.#newId();
     return new MsgpackRpcRequest(id, method, params, this.#codec);
+  }
+
+  /** Builds the `$/cancelRequest` notification for call `id`: `[2, "$/cancelRequest", [id]]`. */
+  createCancelRequest(id: string | number): MsgpackRpcRequest {
+    return new MsgpackRpcRequest(undefined, cancelMethod, [id], this.#codec);
   }
 
   /**

@@ -34,3 +34,4 @@ export {
   type ListenAddress,
 } from './listen-node-server.ts';
 export { defaultLimits } from '../limits.ts';
+export { deadlineOf } from '../cancellation.ts';
