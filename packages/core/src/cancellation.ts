@@ -1,5 +1,5 @@
 import { RequestCancelledError } from './errors.ts';
-import type { Params, RequestId, TransportContext } from './types.ts';
+import type { Message, Params, RequestId, RpcRequest, TransportContext } from './types.ts';
 
 /**
  * The notification that cancels a call on a connection, LSP's: params `{ "id": <the call's id> }`
@@ -13,6 +13,13 @@ export const cancelMethod = '$/cancelRequest';
  * clocks of caller and server need not agree).
  */
 export const deadlineHeader = 'Tinyrpc-Deadline';
+
+/** Asks for call `[id, credit]` to stream its result: sent just before the request. */
+export const streamOpenMethod = '$/stream/open';
+/** One item of stream `[id, item]`, from producer to consumer. */
+export const streamItemMethod = '$/stream/item';
+/** `[id, credit]`: the consumer has room for `credit` more items. */
+export const streamCreditMethod = '$/stream/credit';
 
 /** The id a `$/cancelRequest` names: `params.id`, or the first positional param. */
 export function cancelledIdOf(params: Params | undefined): RequestId | undefined {
@@ -38,7 +45,14 @@ export function deadlineOf(context: TransportContext, now = Date.now()): number 
 interface Running {
   controller: AbortController | undefined;
   cancelled: boolean;
+  /** Items a stream may still send before the consumer grants more. */
+  credit: number;
+  /** Wakes a stream producer waiting for credit or for its cancel. */
+  wake: (() => void) | undefined;
 }
+
+// A peer may announce streams ahead of their requests; past this many unclaimed it is ignored.
+const maxOpened = 1000;
 
 /**
  * The calls one connection is running, by id, so a `$/cancelRequest` can stop one: it aborts the
@@ -48,7 +62,69 @@ interface Running {
  */
 export class RunningCalls {
   readonly #calls = new Map<RequestId, Running>();
+  readonly #opened = new Map<RequestId, number>();
 
+  /** Sends a message to the caller, on the connection these calls came on: how items travel. */
+  readonly send: (message: Message) => Promise<void>;
+
+  constructor(send: (message: Message) => Promise<void>) {
+    this.send = send;
+  }
+
+  /**
+   * Takes a control notification of the caller (`$/cancelRequest`, `$/stream/open`,
+   * `$/stream/credit`); `false` for any other request.
+   */
+  control(request: RpcRequest): boolean {
+    switch (request.method) {
+      case cancelMethod:
+        this.cancel(cancelledIdOf(request.params));
+        return true;
+      case streamOpenMethod: {
+        const [id, credit] = pairOf(request.params);
+        if (id !== undefined && this.#opened.size < maxOpened) this.#opened.set(id, credit);
+        return true;
+      }
+      case streamCreditMethod: {
+        const [id, credit] = pairOf(request.params);
+        if (id !== undefined && this.#calls.has(id)) this.grant(id, credit);
+        return true;
+      }
+      default:
+        return false;
+    }
+  }
+
+  /** The credit the caller opened call `id`'s stream with, once; `undefined` if it did not. */
+  takeOpened(id: RequestId): number | undefined {
+    const credit = this.#opened.get(id);
+    if (credit !== undefined) this.#opened.delete(id);
+    return credit;
+  }
+
+  /** Gives stream `id` room for `credit` more items. */
+  grant(id: RequestId, credit: number): void {
+    const running = this.#entry(id);
+    running.credit += credit;
+    running.wake?.();
+  }
+
+  /**
+   * Waits until stream `id` may send an item (it has credit) or is cancelled; resolves `false`
+   * when it is cancelled, else takes one credit and resolves `true`.
+   */
+  async takeCredit(id: RequestId): Promise<boolean> {
+    const running = this.#entry(id);
+    while (running.credit <= 0 && !running.cancelled) {
+      await new Promise<void>((resolve) => {
+        running.wake = resolve;
+      });
+    }
+    running.wake = undefined;
+    if (running.cancelled) return false;
+    running.credit -= 1;
+    return true;
+  }
   /** How many calls are tracked now. */
   get size(): number {
     return this.#calls.size;
@@ -81,14 +157,31 @@ export class RunningCalls {
     if (running === undefined || running.cancelled) return;
     running.cancelled = true;
     running.controller?.abort(new RequestCancelledError());
+    running.wake?.();
+  }
+
+  /** Cancels every call: the connection they came on is gone. */
+  cancelAll(): void {
+    for (const id of [...this.#calls.keys()]) this.cancel(id);
+    this.#opened.clear();
   }
 
   #entry(id: RequestId): Running {
     let running = this.#calls.get(id);
     if (running === undefined) {
-      running = { controller: undefined, cancelled: false };
+      running = { controller: undefined, cancelled: false, credit: 0, wake: undefined };
       this.#calls.set(id, running);
     }
     return running;
   }
+}
+
+// `[id, count]` of a stream notification; a count that is not a whole number counts as 0.
+function pairOf(params: Params | undefined): [RequestId | undefined, number] {
+  const values: unknown[] = Array.isArray(params) ? params : [];
+  const count = values[1];
+  return [
+    cancelledIdOf(values),
+    typeof count === 'number' && Number.isSafeInteger(count) && count > 0 ? count : 0,
+  ];
 }

@@ -7,11 +7,26 @@ import {
   TransportError,
   UnexpectedIdError,
 } from './errors.ts';
-import { cancelMethod, RunningCalls } from './cancellation.ts';
+import {
+  cancelledIdOf,
+  cancelMethod,
+  RunningCalls,
+  streamCreditMethod,
+  streamItemMethod,
+  streamOpenMethod,
+} from './cancellation.ts';
+import { defaultHighWaterMark, StreamConsumer, type StreamOptions } from './stream-consumer.ts';
+import { streamEndOf } from './stream-producer.ts';
 import { clientTransportKind } from './contract.ts';
 import type { RpcDispatcher } from './dispatcher.ts';
 import { runInterceptors, type ClientCall, type ClientInterceptor } from './interceptor.ts';
-import { createProxy, type ProxyOptions, type RpcOneWayProxy, type RpcProxy } from './proxy.ts';
+import {
+  callOrStream,
+  createProxy,
+  type ProxyOptions,
+  type RpcOneWayProxy,
+  type RpcProxy,
+} from './proxy.ts';
 import { isRequest, Responder } from './responder.ts';
 import type { TraceFunction } from './trace.ts';
 import type {
@@ -34,6 +49,10 @@ const clientBrand = Symbol.for('@tinyrpc/core/RpcClient');
 
 /** Internal: hands a reply the server read on a connection to the peer whose call it answers. */
 export const receiveReply = Symbol('receiveReply');
+/** Internal: hands a `$/stream/item` the server read on a connection to the peer consuming it. */
+export const receiveItem = Symbol('receiveItem');
+/** Internal: fails the calls waiting for a reply, leaving the connection open. */
+export const abandonCalls = Symbol('abandonCalls');
 
 /** Options of {@link RpcClient}. */
 export interface RpcClientOptions {
@@ -125,11 +144,15 @@ export class RpcClient {
   /** Serves the `dispatcher` option's methods to the other end of a connection. */
   readonly #responder: Responder | undefined;
   /** Aborts the signals of served calls when the client closes or its connection is lost. */
-  readonly #closing = new AbortController();
+  #closing = new AbortController();
   readonly #serveContext: TransportContext;
   /** The served calls running now, which a `$/cancelRequest` from the other end can stop. */
-  readonly #running = new RunningCalls();
+  readonly #running = new RunningCalls((message) => (this.transport as Connection).send(message));
   readonly #cancelRequests: boolean;
+  /** The streams this client consumes, by the id of their call. */
+  readonly #streams = new Map<RequestId, StreamConsumer<unknown>>();
+  /** Calls given up recently, whose late answers are dropped without a word to `onError`. */
+  readonly #givenUp = new Set<RequestId>();
 
   constructor(protocol: RpcProtocol, transport: ClientTransport, options: RpcClientOptions = {}) {
     this.protocol = protocol;
@@ -142,15 +165,18 @@ export class RpcClient {
     this.#timeout = options.timeout ?? transport.defaultTimeout;
     this.#cancelRequests =
       connection && (options.cancelRequests ?? transport.cancelRequests ?? false);
-    this.#serveContext = Object.freeze({ signal: this.#closing.signal });
+    this.#serveContext = Object.freeze({});
     if (options.dispatcher !== undefined) {
       if (!connection)
         throw new TypeError(
           'Only a connection (WebSocket, stream, ZeroMQ DEALER, callback) carries calls from the server; this transport is request/reply',
         );
       if (protocol.parseMessage === undefined)
-        throw new TypeError('Serving calls on a connection needs a protocol with parseMessage()');
+        throw new TypeError(
+          'Calls in both directions (RpcPeer, a dispatcher on a client) need a protocol with parseMessage()',
+        );
       // The client traces what it sends and receives itself, served replies included.
+      const closing = (): AbortSignal => this.#closing.signal;
       this.#responder = new Responder(protocol, options.dispatcher, {
         hideErrorMessages: options.hideErrorMessages,
         onError: (error) => {
@@ -159,7 +185,10 @@ export class RpcClient {
           );
         },
         interceptors: [],
-        signal: this.#closing.signal,
+        // Read at each call: after a loss the connection recovers from (ZeroMQ), calls start afresh.
+        get signal() {
+          return closing();
+        },
       });
     }
     this.#unsubscribe = connection
@@ -361,6 +390,90 @@ export class RpcClient {
   }
 
   /**
+   * Calls `method`, whose handler returns an async iterable (an `async function*`…), and iterates
+   * its items as they come: `for await (const item of client.stream('ticks', [10])) …`. Over a
+   * connection only. The producer never runs more than `highWaterMark` items ahead of the loop;
+   * `break` (or the signal) ends the producer's generator, running its `finally` blocks; an error
+   * the producer throws reaches the loop after the items before it; a lost connection throws a
+   * `TransportError`. Nothing is sent until the loop starts.
+   */
+  stream<T = unknown>(
+    method: string,
+    params?: Params,
+    options: StreamOptions = {},
+  ): AsyncIterable<T> {
+    return {
+      [Symbol.asyncIterator]: () => this.#openStream<T>(method, params, options),
+    };
+  }
+
+  #openStream<T>(
+    method: string,
+    params: Params | undefined,
+    options: StreamOptions,
+  ): StreamConsumer<T> {
+    if (this.#unsubscribe === undefined || this.protocol.parseMessage === undefined)
+      throw new RpcError(
+        'Streams need a connection (WebSocket, stream, ZeroMQ DEALER, callback, memory) and a protocol with parseMessage()',
+      );
+    const highWaterMark = options.highWaterMark ?? defaultHighWaterMark;
+    if (!Number.isSafeInteger(highWaterMark) || highWaterMark < 1)
+      throw new RangeError('highWaterMark must be a whole number of at least 1');
+    const request = this.protocol.createRequest(method, params);
+    const id = request.id as string | number;
+    const stopped = new AbortController();
+    const consumer = new StreamConsumer<T>(highWaterMark, {
+      grant: (credit) => {
+        this.#control(streamCreditMethod, [id, credit]);
+      },
+      stop: () => {
+        stopped.abort(new RpcError('The stream was closed'));
+      },
+    });
+    this.#streams.set(id, consumer);
+    const signal =
+      options.signal === undefined
+        ? stopped.signal
+        : AbortSignal.any([options.signal, stopped.signal]);
+    this.#control(streamOpenMethod, [id, highWaterMark]);
+    this.#exchange(
+      request.serialize(),
+      [id],
+      { signal, timeout: options.timeout ?? Infinity },
+      undefined,
+      true,
+    ).then(
+      (reply) => {
+        this.#streams.delete(id);
+        try {
+          if ('batch' in reply) throw new InvalidReplyError('A batch reply answered a stream');
+          const items = streamEndOf(resultOf(reply, id));
+          if (items === undefined)
+            throw new InvalidReplyError('The method answered a single result, not a stream');
+          if (items !== consumer.received)
+            throw new TransportError(
+              `The stream sent ${String(items)} items but ${String(consumer.received)} arrived`,
+            );
+          consumer.end();
+        } catch (error) {
+          consumer.fail(error);
+        }
+      },
+      (error: unknown) => {
+        this.#streams.delete(id);
+        consumer.fail(error);
+      },
+    );
+    return consumer;
+  }
+
+  // Sends one of the notifications that steer calls and streams; a failure goes to onError.
+  #control(method: string, params: Params): void {
+    const request = this.protocol.createRequest(method, params, oneWayRequest);
+    this.#sendOneWay(request.serialize(), undefined).catch(this.#reportSendFailure);
+  }
+
+  /**
    * A proxy whose methods call the remote methods of the same name (after `prefix`).
    *
    * @typeParam Api - The remote API: an interface of its methods.
@@ -382,7 +495,12 @@ export class RpcClient {
     const prefix = options.prefix ?? '';
     return options.oneWay === true
       ? (createProxy((name, args) => this.notify(prefix + name, args)) as RpcOneWayProxy<Api>)
-      : (createProxy((name, args) => this.call(prefix + name, args)) as RpcProxy<Api>);
+      : (createProxy((name, args) =>
+          callOrStream(
+            () => this.call(prefix + name, args),
+            () => this.stream(prefix + name, args)[Symbol.asyncIterator](),
+          ),
+        ) as RpcProxy<Api>);
   }
 
   /**
@@ -391,7 +509,7 @@ export class RpcClient {
    */
   async close(): Promise<void> {
     this.#unsubscribe?.();
-    this.#lost(new TransportError('Client closed'));
+    this.#lost(new TransportError('Client closed'), true);
     await this.transport.close?.();
   }
 
@@ -400,6 +518,7 @@ export class RpcClient {
     ids: readonly RequestId[],
     options: CallOptions | undefined,
     headers?: Readonly<Record<string, string>>,
+    alwaysCancel = false,
   ): Promise<Reply> {
     this.#trace('-->', message);
     return this.#unsubscribe === undefined
@@ -412,7 +531,7 @@ export class RpcClient {
           options,
           () => {
             this.#forget(ids);
-            if (this.#cancelRequests) this.#cancel(ids);
+            if (this.#cancelRequests || alwaysCancel) this.#cancel(ids);
           },
         );
   }
@@ -421,11 +540,21 @@ export class RpcClient {
   #cancel(ids: readonly RequestId[]): void {
     for (const id of ids) {
       if (id === null) continue;
+      this.#giveUp(id);
       const request =
         this.protocol.createCancelRequest?.(id) ??
         this.protocol.createRequest(cancelMethod, { id }, oneWayRequest);
       void this.#sendOneWay(request.serialize(), undefined).catch(this.#reportSendFailure);
     }
+  }
+
+  // Remembers a bounded number of given-up ids, oldest forgotten first.
+  #giveUp(id: RequestId): void {
+    if (this.#givenUp.size >= 10_000) {
+      const oldest = this.#givenUp.values().next().value as RequestId;
+      this.#givenUp.delete(oldest);
+    }
+    this.#givenUp.add(id);
   }
 
   readonly #reportSendFailure = (error: unknown): void => {
@@ -519,12 +648,13 @@ export class RpcClient {
   #receive(message: Message): void {
     this.#trace('<--', message);
     const responder = this.#responder;
+    // Requests come only to a client that serves, or as the items of a stream it consumes.
+    const either = responder !== undefined || this.#streams.size > 0;
     let parsed: Reply | RpcRequest | RpcBatchRequest;
     try {
-      parsed =
-        responder === undefined
-          ? this.#parse(message)
-          : (this.protocol as Required<RpcProtocol>).parseMessage(message);
+      parsed = either
+        ? (this.protocol as Required<RpcProtocol>).parseMessage(message)
+        : this.#parse(message);
     } catch (error) {
       // A request the protocol could not read has an error response: the other end is owed it.
       const answer = responder?.parseFailure(error);
@@ -535,13 +665,25 @@ export class RpcClient {
         );
       return;
     }
-    if (responder !== undefined && isRequest(parsed)) {
+    if (isRequest(parsed)) {
+      if (!('batch' in parsed) && parsed.method === streamItemMethod && parsed.oneWay) {
+        this[receiveItem](parsed.params);
+        return;
+      }
+      if (responder === undefined) {
+        this.#report(
+          new InvalidReplyError(
+            `A request for '${'batch' in parsed ? 'a batch' : parsed.method}' came to a client that serves nothing`,
+          ),
+        );
+        return;
+      }
       responder.answer(parsed, this.#serveContext, this, this.#running).then((answer) => {
         if (answer !== undefined) this.#sendServed(answer);
       }, this.#report);
       return;
     }
-    this[receiveReply](parsed as Reply);
+    this[receiveReply](parsed);
   }
 
   /** Internal: settles the call a reply answers; {@link RpcServer} calls it for its peers' replies. */
@@ -551,6 +693,8 @@ export class RpcClient {
         ? reply.responses.map((r) => this.#pending.get(r.id)).find((p) => p !== undefined)
         : (this.#pending.get(reply.id) ?? this.#onlyPendingFor(reply));
     if (pending === undefined) {
+      // The late answer of a call given up (cancelled, timed out) is expected: drop it quietly.
+      if (!('batch' in reply) && reply.id !== null && this.#givenUp.delete(reply.id)) return;
       this.#report(new UnexpectedIdError(`Reply id ${describeIds(reply)} matches no pending call`));
       return;
     }
@@ -563,13 +707,36 @@ export class RpcClient {
     (this.transport as Connection).send(answer).then(undefined, this.#reportSendFailure);
   }
 
+  /** Internal: fails every waiting call with `error`; the connection stays. */
+  [abandonCalls](error: Error): void {
+    this.#failAll(error);
+  }
+
+  /** Internal: takes one item of a stream this client consumes. */
+  [receiveItem](params: Params | undefined): void {
+    const values = Array.isArray(params) ? params : [];
+    const id = cancelledIdOf(values);
+    const consumer = id === undefined ? undefined : this.#streams.get(id);
+    if (consumer === undefined) {
+      if (id === undefined || !this.#givenUp.has(id))
+        this.#report(
+          new UnexpectedIdError(`A stream item for ${JSON.stringify(id)} matches no stream`),
+        );
+      return;
+    }
+    consumer.push(values[1]);
+  }
+
   readonly #report = (error: RpcError): void => {
     this.#options.onError?.(error);
   };
 
-  // The connection is gone: every call waiting in either direction ends now.
-  #lost(error: Error): void {
+  // The connection is gone: every call waiting in either direction ends now. A transport that
+  // reconnects by itself (ZeroMQ) may carry calls again afterwards, with a signal of their own.
+  #lost(error: Error, closed = false): void {
     this.#closing.abort(error);
+    if (!closed) this.#closing = new AbortController();
+    this.#running.cancelAll();
     this.#failAll(error);
   }
 
@@ -621,7 +788,8 @@ export class RpcClient {
     options: CallOptions | undefined,
     cleanup?: () => void,
   ): Promise<T> {
-    const timeout = options?.timeout ?? this.#timeout;
+    const chosen = options?.timeout ?? this.#timeout;
+    const timeout = chosen === undefined || Number.isFinite(chosen) ? chosen : undefined;
     const outer = options?.signal;
     if (timeout === undefined && outer === undefined) return work();
     if (outer?.aborted) return Promise.reject(outer.reason as Error);

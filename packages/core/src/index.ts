@@ -51,7 +51,13 @@ export type {
 } from './types.ts';
 export { defaultLimits } from './limits.ts';
 export { clientTransportKind, specificationVersion } from './contract.ts';
-export { cancelMethod, deadlineHeader } from './cancellation.ts';
+export {
+  cancelMethod,
+  deadlineHeader,
+  streamCreditMethod,
+  streamItemMethod,
+  streamOpenMethod,
+} from './cancellation.ts';
 export {
   BadReplyError,
   BadRequestError,
@@ -127,6 +133,7 @@ export {
   type RpcClientOptions,
 } from './client.ts';
 export { RpcPeer, type RpcPeerOptions } from './peer.ts';
+export { defaultHighWaterMark, type StreamOptions } from './stream-consumer.ts';
 export type { MethodNames, ProxyOptions, RpcOneWayProxy, RpcProxy } from './proxy.ts';
 export {
   runInterceptors,

@@ -148,5 +148,14 @@ export function createMemoryTransport(): MemoryTransportPair {
   };
   setBrand(server, serverTransportBrand);
 
-  return { client: connect(), server, connect };
+  // The first client is opened when it is first asked for, so a pair used only through connect()
+  // has no connection nobody answers.
+  let first: Connection | undefined;
+  return {
+    get client() {
+      return (first ??= connect());
+    },
+    server,
+    connect,
+  };
 }

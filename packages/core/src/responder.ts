@@ -1,7 +1,8 @@
-import { cancelledIdOf, cancelMethod, deadlineOf, type RunningCalls } from './cancellation.ts';
+import { deadlineOf, type RunningCalls } from './cancellation.ts';
 import { isPromiseLike, type RpcDispatcher } from './dispatcher.ts';
 import { InternalError, RequestCancelledError, RpcError } from './errors.ts';
 import type { ServerInterceptor } from './interceptor.ts';
+import { isStream, notAskedToStream, produce } from './stream-producer.ts';
 import type { RpcClient } from './client.ts';
 import type { TraceDirection, TraceFunction } from './trace.ts';
 import { InFlight } from './transport/in-flight.ts';
@@ -71,10 +72,7 @@ export class Responder {
     const options = this.#options;
     if ('batch' in parsed)
       return this.#settle(parsed, context, this.#dispatch(parsed, context, peer));
-    if (running !== undefined && parsed.oneWay && parsed.method === cancelMethod) {
-      running.cancel(cancelledIdOf(parsed.params));
-      return nothing;
-    }
+    if (running !== undefined && parsed.oneWay && running.control(parsed)) return nothing;
     const deadline =
       context.headers === undefined && context['deadline'] === undefined
         ? undefined
@@ -84,7 +82,8 @@ export class Responder {
     const id = parsed.oneWay ? undefined : parsed.id;
     const limited = options.maxDuration !== undefined && id !== undefined;
     const overtime = limited ? new AbortController() : undefined;
-    const answer = this.#dispatch(
+    const credit = id === undefined ? undefined : running?.takeOpened(id);
+    const dispatched = this.#dispatch(
       parsed,
       context,
       peer,
@@ -100,6 +99,15 @@ export class Responder {
               overtime?.signal,
             ),
     );
+    // A stream the caller asked for (`$/stream/open` came first) is produced before the answer.
+    const answer =
+      credit === undefined || running === undefined
+        ? dispatched
+        : Promise.resolve(dispatched).then((value) =>
+            isStream(value)
+              ? produce(this.#protocol, parsed, value.result, credit, running)
+              : value,
+          );
     if (!isPromiseLike(answer)) {
       if (running !== undefined && id !== undefined) running.finish(id);
       return Promise.resolve(this.reply(this.#serialize(parsed, answer), context));
@@ -238,6 +246,7 @@ export class Responder {
   // instead of leaving the caller waiting.
   #serialize(request: RpcRequest | RpcBatchRequest, answer: Answer): Message | undefined {
     if (answer === undefined) return undefined;
+    if (isStream(answer)) return (request as RpcRequest).errorRespond(notAskedToStream).serialize();
     try {
       return answer.serialize();
     } catch (error) {

@@ -1,9 +1,9 @@
 import { hasBrand, setBrand } from './brand.ts';
-import { receiveReply, type RpcClientOptions } from './client.ts';
-import { RunningCalls } from './cancellation.ts';
+import { abandonCalls, receiveItem, receiveReply, type RpcClientOptions } from './client.ts';
+import { RunningCalls, streamItemMethod } from './cancellation.ts';
 import { checkServerTransport } from './contract.ts';
 import type { RpcDispatcher } from './dispatcher.ts';
-import { RpcError } from './errors.ts';
+import { RpcError, TransportError } from './errors.ts';
 import type { ServerInterceptor } from './interceptor.ts';
 import { peerOfServerConnection, RpcPeer } from './peer.ts';
 import { isRequest, Responder } from './responder.ts';
@@ -162,6 +162,9 @@ export class RpcServer {
    */
   async close(): Promise<void> {
     this.#closing.abort(new Error('Server closed'));
+    // A handler waiting for its client's answer would hold the drain below open for ever.
+    const closed = new TransportError('Server closed');
+    for (const { peer } of this.#connections.values()) peer[abandonCalls](closed);
     // The transport answers what is in flight, then closes its connections; their peers' calls
     // fail as each connection's signal aborts.
     await Promise.all([this.transport.close(), this.#responder.inFlight.drain()]);
@@ -201,7 +204,13 @@ export class RpcServer {
       return Promise.resolve(responder.reply(responder.parseFailure(error), context));
     }
     const state = this.#stateOf(connection);
-    if (isRequest(parsed)) return responder.answer(parsed, context, state.peer, state.running);
+    if (isRequest(parsed)) {
+      if (!('batch' in parsed) && parsed.oneWay && parsed.method === streamItemMethod) {
+        state.peer[receiveItem](parsed.params);
+        return Promise.resolve(undefined);
+      }
+      return responder.answer(parsed, context, state.peer, state.running);
+    }
     state.peer[receiveReply](parsed);
     return Promise.resolve(undefined);
   }
@@ -210,13 +219,14 @@ export class RpcServer {
     let state = this.#connections.get(connection);
     if (state !== undefined) return state;
     const peer = peerOfServerConnection(connection, this.protocol, this.#options.peerOptions);
-    state = { peer, running: new RunningCalls() };
+    state = { peer, running: new RunningCalls((message) => connection.send(message)) };
     if (connection.signal.aborted) return state;
     this.#connections.set(connection, state);
     connection.signal.addEventListener(
       'abort',
       () => {
         this.#connections.delete(connection);
+        state.running.cancelAll();
       },
       { once: true },
     );

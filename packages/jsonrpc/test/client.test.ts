@@ -298,6 +298,7 @@ describe('RpcClient on a multiplexed transport', () => {
     const errors: RpcError[] = [];
     const { client, release } = await connect('MessageChannel (multiplexed)', {
       onError: (e) => errors.push(e),
+      cancelRequests: false,
     });
     await expect(client.call('hang', [], { timeout: 20 })).rejects.toBeInstanceOf(RpcTimeoutError);
     const other = client.call('hang');
@@ -307,6 +308,19 @@ describe('RpcClient on a multiplexed transport', () => {
       expect(errors).toHaveLength(1);
     });
     expect(errors[0]).toBeInstanceOf(UnexpectedIdError);
+  });
+
+  it('the late answer of a call it cancelled is dropped quietly', async () => {
+    const errors: RpcError[] = [];
+    const { client, release } = await connect('MessageChannel (multiplexed)', {
+      onError: (e) => errors.push(e),
+    });
+    await expect(client.call('hang', [], { timeout: 20 })).rejects.toBeInstanceOf(RpcTimeoutError);
+    const other = client.call('hang');
+    release();
+    expect(await other).toBe('released');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(errors).toEqual([]);
   });
 
   /** The client over a MessageChannel whose server end the test plays by hand. */

@@ -195,3 +195,27 @@ describe('calls in both directions', () => {
     );
   });
 });
+
+it("server.close() fails the server's own calls to its clients, so a handler waiting on one ends", async () => {
+  const pair = createMemoryTransport();
+  const answering = deferred();
+  const methods = new RpcDispatcher().add(
+    'askBack',
+    (context: CallContext) => context.peer?.call('answer'),
+    { context: true },
+  );
+  const server = new RpcServer(pair.server, protocol, methods);
+  await server.serve();
+  const own = new RpcDispatcher().add('answer', async () => {
+    await answering.promise;
+    return 'too late';
+  });
+  const peer = new RpcPeer(pair.client, protocol, { dispatcher: own, onError: () => undefined });
+  const call = peer.call('askBack').catch((e: unknown) => e);
+  await expect.poll(() => server.peers[0]?.pendingCount).toBe(1);
+  await server.close();
+  answering.resolve();
+  const error = (await call) as RemoteError;
+  expect(error.message).toMatch(/Server closed/);
+  await peer.close();
+});
