@@ -120,6 +120,7 @@ export function createMemoryTransport(): MemoryTransportPair {
       },
     };
     setBrand(client, clientTransportBrand);
+    if (handler !== undefined) announce(connection);
     return client;
   };
 
