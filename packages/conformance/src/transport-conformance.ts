@@ -964,6 +964,11 @@ export function runTransportConformance(
       },
     );
 
+    // A handler waiting for its call back holds its maxInFlight place until the reply comes, and a
+    // transport past maxInFlight reads nothing more of that connection, the reply included: so at
+    // most maxInFlight - 1 calls of one connection may wait for call backs at once.
+    const backs = Math.min(10, (capabilities.maxInFlight ?? Infinity) - 1);
+    const roomForBacks = backs >= 1 || 'maxInFlight 1 leaves no room for the reply of a call back';
     const callbacks: [string, boolean, () => RpcProtocol, Message][] = [
       ['text', text, textProtocol, textPayload(1000)],
       ['binary', binary, binaryProtocol, binaryPayload(1000)],
@@ -971,7 +976,7 @@ export function runTransportConformance(
     for (const [label, enabled, protocol, payload] of callbacks) {
       test(
         `a handler calls the caller back through context.peer while the call is in flight (${label})`,
-        duplex && enabled,
+        duplex && enabled && roomForBacks,
         async (h) => {
           const methods = new ClientMethods('caller');
           const client = await h.connect(methods.dispatcher);
@@ -988,7 +993,7 @@ export function runTransportConformance(
           );
           // Several at once, each waiting for its own call back.
           const results = await Promise.all(
-            Array.from({ length: 10 }, (_, i) => client.call('callBack', ['clientEcho', [i]])),
+            Array.from({ length: backs }, (_, i) => client.call('callBack', ['clientEcho', [i]])),
           );
           results.forEach((r, i) => {
             assert.deepEqual(r, ['caller', i], `Call ${String(i)} got another call back's answer`);
@@ -1061,7 +1066,7 @@ export function runTransportConformance(
 
     test(
       'each of two clients gets only its own calls from the server',
-      duplex && multipleClients,
+      duplex && multipleClients && roomForBacks,
       async (h) => {
         const seen = h.watchPeers();
         const a = new ClientMethods('a');
@@ -1069,7 +1074,7 @@ export function runTransportConformance(
         const clientA = await h.connect(a.dispatcher);
         const clientB = await h.connect(b.dispatcher);
         const values = (name: string): string[] =>
-          Array.from({ length: 10 }, (_, i) => `${name} ${String(i)}`);
+          Array.from({ length: backs }, (_, i) => `${name} ${String(i)}`);
         const calls = (client: RpcClient, name: string): Promise<unknown[]> =>
           Promise.all(values(name).map((v) => client.call('callBack', ['clientEcho', [v]])));
         const [resultsA, resultsB] = await Promise.all([calls(clientA, 'a'), calls(clientB, 'b')]);
