@@ -157,10 +157,14 @@ class Harness {
   maxActive = 0;
   serverClosed = false;
   readonly #gates = new Map<string, Gate>();
+  /** The peers `server.onConnection` reported, by the context of their connection. */
+  readonly #peers = new Map<TransportContext, RpcPeer>();
+  readonly timeout: number;
 
-  private constructor(fixture: TransportFixture, protocol: () => RpcProtocol) {
+  private constructor(fixture: TransportFixture, protocol: () => RpcProtocol, timeout: number) {
     this.fixture = fixture;
     this.protocol = protocol;
+    this.timeout = timeout;
     const dispatcher = new RpcDispatcher()
       .add('echo', (value: unknown) => value)
       .add('delay', async (ms: number, value: unknown) => {
@@ -228,6 +232,10 @@ class Harness {
         if (direction === '-->' && context !== undefined) this.contexts.push(context);
       },
     });
+    // Registered before serve(), as applications do: a transport may announce at listen().
+    this.server.onConnection((peer, context) => {
+      this.#peers.set(context, peer);
+    });
   }
 
   static async start(
@@ -235,7 +243,7 @@ class Harness {
     protocol: () => RpcProtocol,
   ): Promise<Harness> {
     const fixture = await options.createFixture();
-    const harness = new Harness(fixture, protocol);
+    const harness = new Harness(fixture, protocol, options.timeout ?? 3000);
     try {
       await harness.server.serve();
     } catch (error) {
@@ -263,10 +271,21 @@ class Harness {
   }
 
   /** The peers `server.onConnection` reports from now on, in order. */
-  watchPeers(): RpcPeer[] {
-    const seen: RpcPeer[] = [];
-    this.server.onConnection((peer) => seen.push(peer));
-    return seen;
+  /**
+   * The peer `server.onConnection` reported for `client`'s connection, found through a `tag` call:
+   * the listener receives each connection's `context`, and the call's `context.connection` has it.
+   */
+  async peerFor(client: RpcClient, tag: string): Promise<RpcPeer> {
+    // A transport may connect on the first message: the call makes sure the connection exists.
+    assert.equal(await client.call('tag', [tag]), tag);
+    const connection = this.tags.find((entry) => entry.tag === tag)?.connection;
+    assert.ok(connection !== undefined, `The message of ${tag} had no context.connection`);
+    await until(
+      () => this.#peers.has(connection.context),
+      this.timeout,
+      `server.onConnection was called with the peer of ${tag}`,
+    );
+    return this.#peers.get(connection.context) as RpcPeer;
   }
 
   /** A new client transport of the fixture, without a client on it. */
@@ -1020,19 +1039,11 @@ export function runTransportConformance(
         : 'server.onConnection and server.peers reach connected clients',
       duplex,
       async (h) => {
-        const seen = h.watchPeers();
         const names = multipleClients ? ['first', 'second'] : ['first'];
         const methods = names.map((name) => new ClientMethods(name));
-        for (const [i, m] of methods.entries()) {
-          const client = await h.connect(m.dispatcher);
-          // A transport may connect on the first message: one call makes sure the connection exists.
-          assert.equal(await client.call('echo', ['hello']), 'hello');
-          await until(
-            () => seen.length === i + 1,
-            timeout,
-            'server.onConnection was called with the new client',
-          );
-        }
+        const seen: RpcPeer[] = [];
+        for (const [i, m] of methods.entries())
+          seen.push(await h.peerFor(await h.connect(m.dispatcher), names[i] as string));
         // Only this case's clients count: a fixture may hold connections of its own.
         const listed = h.server.peers.filter((peer) => seen.includes(peer));
         assert.ok(
@@ -1068,7 +1079,6 @@ export function runTransportConformance(
       'each of two clients gets only its own calls from the server',
       duplex && multipleClients && roomForBacks,
       async (h) => {
-        const seen = h.watchPeers();
         const a = new ClientMethods('a');
         const b = new ClientMethods('b');
         const clientA = await h.connect(a.dispatcher);
@@ -1090,12 +1100,15 @@ export function runTransportConformance(
         );
         assert.deepEqual([...a.received].sort(), values('a'), "Client a received others' calls");
         assert.deepEqual([...b.received].sort(), values('b'), "Client b received others' calls");
-        await until(() => seen.length === 2, timeout, 'server.onConnection saw both clients');
+        const seen = [await h.peerFor(clientA, 'a'), await h.peerFor(clientB, 'b')];
         const pushed = await Promise.all(seen.map((peer) => peer.call('clientEcho', ['push'])));
         assert.deepEqual(
-          pushed.map((answer) => (answer as unknown[])[0]).sort(),
-          ['a', 'b'],
-          'Calls pushed to each peer did not reach each client once',
+          pushed,
+          [
+            ['a', 'push'],
+            ['b', 'push'],
+          ],
+          "A call pushed to one client's peer reached another client",
         );
       },
     );
@@ -1168,12 +1181,9 @@ export function runTransportConformance(
       'a message to a client over maxMessageSize is refused with a TransportError',
       duplex && (Number.isFinite(maxMessageSize) || 'maxMessageSize is Infinity'),
       async (h) => {
-        const seen = h.watchPeers();
         const methods = new ClientMethods('small');
         const client = await h.connect(methods.dispatcher);
-        assert.equal(await client.call('echo', ['hello']), 'hello');
-        await until(() => seen.length === 1, timeout, 'server.onConnection saw the client');
-        const peer = seen[0] as RpcPeer;
+        const peer = await h.peerFor(client, 'small');
         const payload = text ? 'x'.repeat(over) : new Uint8Array(over);
         const result = await outcome(
           peer.call('clientEcho', [payload], { timeout: Math.floor(timeout / 2) }),

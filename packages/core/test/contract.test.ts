@@ -138,6 +138,7 @@ describe('a transport of a later contract version', () => {
       subscribe: () => () => undefined,
     } as unknown as Connection;
     expect(() => new RpcPeer(connection, new StubProtocol())).toThrow(TypeError);
+    expect(() => new RpcPeer(connection, new StubProtocol())).toThrow(/version 2/);
     expect(() => clientTransportKind(connection)).toThrow(TypeError);
   });
 
