@@ -19,7 +19,11 @@ runTransportConformance(
           return connection;
         },
         async disconnect() {
-          await Promise.all(connections.map((connection) => connection.close?.()));
+          await Promise.all(
+            connections.map(async (connection) => {
+              await connection.close?.();
+            }),
+          );
         },
       };
     },
