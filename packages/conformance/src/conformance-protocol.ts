@@ -71,12 +71,32 @@ export class ConformanceProtocol implements RpcProtocol {
 
   /** Reads a request; throws a `ParseError` or `InvalidRequestError` carrying its error response. */
   parseRequest(data: Message): RpcRequest {
-    let envelope: unknown;
+    return this.#request(this.#decodeRequest(data));
+  }
+
+  /**
+   * Reads a request or a response (on a connection, where both ends call): an object with a
+   * `method` is a request. Throws as `parseRequest` does for unreadable input, and an
+   * `InvalidReplyError` for a malformed response.
+   */
+  parseMessage(data: Message): RpcRequest | RpcResponse {
+    const envelope = this.#decodeRequest(data);
+    return isObject(envelope) &&
+      !('method' in envelope) &&
+      ('result' in envelope || 'error' in envelope)
+      ? this.#reply(envelope)
+      : this.#request(envelope);
+  }
+
+  #decodeRequest(data: Message): unknown {
     try {
-      envelope = this.decode(data);
+      return this.decode(data);
     } catch (cause) {
       throw this.#requestError(new ParseError(undefined, { cause }), null);
     }
+  }
+
+  #request(envelope: unknown): RpcRequest {
     if (!isObject(envelope)) throw this.#requestError(new InvalidRequestError(), null);
     const { id, method, params } = envelope;
     const hasId = 'id' in envelope;
@@ -108,6 +128,10 @@ export class ConformanceProtocol implements RpcProtocol {
     } catch (cause) {
       throw new InvalidReplyError('The reply is not a message of this protocol', { cause });
     }
+    return this.#reply(envelope);
+  }
+
+  #reply(envelope: unknown): RpcResponse {
     if (!isObject(envelope)) throw new InvalidReplyError('A reply must be an object');
     const { id, error } = envelope;
     if (!('id' in envelope) || !(isId(id) || id === null))

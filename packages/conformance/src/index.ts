@@ -18,7 +18,7 @@
  *       const { server, connect } = createMemoryTransport();
  *       return { server, connect };
  *     },
- *     capabilities: { text: true, binary: true },
+ *     capabilities: { text: true, binary: true, duplex: true },
  *   },
  * );
  *

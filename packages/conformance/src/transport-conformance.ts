@@ -9,9 +9,14 @@ import {
   RpcServer,
   RpcTimeoutError,
   TransportError,
+  type CallContext,
   type ClientTransport,
+  type ListenOptions,
   type Message,
+  type MessageHandler,
+  type RpcPeer,
   type RpcProtocol,
+  type ServerConnection,
   type ServerTransport,
   type TransportContext,
 } from '@tinyrpc/core';
@@ -78,6 +83,14 @@ export interface TransportCapabilities {
    * timeout), and another client is served meanwhile. Default: not tested.
    */
   readonly maxInFlight?: number;
+  /**
+   * The transport has connections both ends call on (transport contract v1): the server transport
+   * announces each connection through `ListenOptions.onConnection` and passes it as
+   * `context.connection`, so handlers call back through `context.peer` and the server pushes
+   * through `server.onConnection` and `server.peers`. The client transports are connections.
+   * Default `false`.
+   */
+  readonly duplex?: boolean;
 }
 
 /** Options of {@link runTransportConformance}. */
@@ -131,14 +144,27 @@ class Harness {
   readonly contexts: TransportContext[] = [];
   readonly entered = new Set<string>();
   readonly notes: unknown[] = [];
+  /** The connections the server transport announced through `onConnection`, in order. */
+  readonly announced: ServerConnection[] = [];
+  /** Every message the server transport handed over: its connection, and whether it was announced. */
+  readonly arrivals: { connection: ServerConnection | undefined; announced: boolean }[] = [];
+  /** What `tag` calls saw: the caller's tag and the message's connection. */
+  readonly tags: { tag: string; connection: ServerConnection | undefined }[] = [];
+  /** The signals of `holdBack` handlers, and how their calls back to the client ended. */
+  readonly heldSignals: AbortSignal[] = [];
+  readonly heldBack: Awaited<ReturnType<typeof outcome>>[] = [];
   active = 0;
   maxActive = 0;
   serverClosed = false;
   readonly #gates = new Map<string, Gate>();
+  /** The peers `server.onConnection` reported, by the context of their connection. */
+  readonly #peers = new Map<TransportContext, RpcPeer>();
+  readonly timeout: number;
 
-  private constructor(fixture: TransportFixture, protocol: () => RpcProtocol) {
+  private constructor(fixture: TransportFixture, protocol: () => RpcProtocol, timeout: number) {
     this.fixture = fixture;
     this.protocol = protocol;
+    this.timeout = timeout;
     const dispatcher = new RpcDispatcher()
       .add('echo', (value: unknown) => value)
       .add('delay', async (ms: number, value: unknown) => {
@@ -171,11 +197,44 @@ class Harness {
       })
       .add('fail', (code: number, message: string, data: unknown) => {
         throw new RpcError(message, { code, data });
-      });
-    this.server = new RpcServer(fixture.server, protocol(), dispatcher, {
+      })
+      .add(
+        'tag',
+        (context: CallContext, tag: string) => {
+          this.tags.push({ tag, connection: context.transport.connection });
+          return tag;
+        },
+        { context: true },
+      )
+      .add(
+        'callBack',
+        (context: CallContext, method: string, params: unknown[]) =>
+          peerOf(context).call(method, params),
+        { context: true },
+      )
+      .add(
+        'notifyBack',
+        (context: CallContext, method: string, params: unknown[]) =>
+          peerOf(context).notify(method, params),
+        { context: true },
+      )
+      .add(
+        'holdBack',
+        async (context: CallContext) => {
+          this.heldSignals.push(context.signal);
+          this.heldBack.push(await outcome(peerOf(context).call('clientHold')));
+          return 'held';
+        },
+        { context: true },
+      );
+    this.server = new RpcServer(this.#observe(fixture.server), protocol(), dispatcher, {
       trace: (direction, context) => {
         if (direction === '-->' && context !== undefined) this.contexts.push(context);
       },
+    });
+    // Registered before serve(), as applications do: a transport may announce at listen().
+    this.server.onConnection((peer, context) => {
+      this.#peers.set(context, peer);
     });
   }
 
@@ -184,7 +243,7 @@ class Harness {
     protocol: () => RpcProtocol,
   ): Promise<Harness> {
     const fixture = await options.createFixture();
-    const harness = new Harness(fixture, protocol);
+    const harness = new Harness(fixture, protocol, options.timeout ?? 3000);
     try {
       await harness.server.serve();
     } catch (error) {
@@ -194,14 +253,39 @@ class Harness {
     return harness;
   }
 
-  /** A new `RpcClient` on a new client transport of the fixture. */
-  async connect(): Promise<RpcClient> {
+  /** A new `RpcClient` on a new client transport of the fixture, serving `dispatcher` if given. */
+  async connect(dispatcher?: RpcDispatcher): Promise<RpcClient> {
     const transport = await this.fixture.connect();
+    if (dispatcher !== undefined)
+      assert.equal(
+        transport.kind,
+        'connection',
+        'capabilities.duplex is set, but connect() returned a request/reply transport',
+      );
     const client = new RpcClient(this.protocol(), transport, {
       onError: (error) => this.strayReplies.push(error),
+      ...(dispatcher === undefined ? {} : { dispatcher }),
     });
     this.clients.push(client);
     return client;
+  }
+
+  /** The peers `server.onConnection` reports from now on, in order. */
+  /**
+   * The peer `server.onConnection` reported for `client`'s connection, found through a `tag` call:
+   * the listener receives each connection's `context`, and the call's `context.connection` has it.
+   */
+  async peerFor(client: RpcClient, tag: string): Promise<RpcPeer> {
+    // A transport may connect on the first message: the call makes sure the connection exists.
+    assert.equal(await client.call('tag', [tag]), tag);
+    const connection = this.tags.find((entry) => entry.tag === tag)?.connection;
+    assert.ok(connection !== undefined, `The message of ${tag} had no context.connection`);
+    await until(
+      () => this.#peers.has(connection.context),
+      this.timeout,
+      `server.onConnection was called with the peer of ${tag}`,
+    );
+    return this.#peers.get(connection.context) as RpcPeer;
   }
 
   /** A new client transport of the fixture, without a client on it. */
@@ -246,6 +330,35 @@ class Harness {
     if (failure !== undefined) throw failure as Error;
   }
 
+  // The fixture's server transport as the server sees it, with what it announces and hands over
+  // recorded, so the cases can check the order.
+  #observe(transport: ServerTransport): ServerTransport {
+    const { announced, arrivals } = this;
+    return {
+      specificationVersion: transport.specificationVersion,
+      listen(handler: MessageHandler, options: ListenOptions = {}) {
+        return transport.listen(
+          (message, context) => {
+            const { connection } = context;
+            arrivals.push({
+              connection,
+              announced: connection !== undefined && announced.includes(connection),
+            });
+            return handler(message, context);
+          },
+          {
+            ...options,
+            onConnection(connection) {
+              announced.push(connection);
+              options.onConnection?.(connection);
+            },
+          },
+        );
+      },
+      close: () => transport.close(),
+    };
+  }
+
   #gate(key: string): Gate {
     let gate = this.#gates.get(key);
     if (gate === undefined) {
@@ -260,10 +373,54 @@ class Harness {
   }
 }
 
+// A handler's way back to its caller; without it the kit's callbacks answer what is missing.
+function peerOf(context: CallContext): RpcClient {
+  if (context.peer === undefined)
+    throw new RpcError(
+      'context.peer is undefined: the server transport passed no context.connection with the message',
+    );
+  return context.peer;
+}
+
+/** The methods a client serves to the server in the duplex cases, and what they saw. */
+class ClientMethods {
+  readonly dispatcher: RpcDispatcher;
+  /** The values `clientEcho` received. */
+  readonly received: unknown[] = [];
+  /** The values `clientRecord` notifications carried. */
+  readonly notes: unknown[] = [];
+  /** The signals of the `clientHold` calls, each held until it aborts. */
+  readonly signals: AbortSignal[] = [];
+
+  constructor(name: string) {
+    this.dispatcher = new RpcDispatcher()
+      .add('clientEcho', (value: unknown) => {
+        this.received.push(value);
+        return [name, value];
+      })
+      .add('clientRecord', (value: unknown) => {
+        this.notes.push(value);
+      })
+      .add(
+        'clientHold',
+        ({ signal }: CallContext) => {
+          this.signals.push(signal);
+          return new Promise((resolve) => {
+            signal.addEventListener('abort', () => {
+              resolve('aborted');
+            });
+          });
+        },
+        { context: true },
+      );
+  }
+}
+
 /**
  * Registers the transport conformance cases with a test runner: round trips of many sizes, text
  * and binary, concurrency, notifications, several clients, draining close, a server that goes away,
- * a lost connection, abort, timeout, over-size messages and the interface contract.
+ * a lost connection, abort, timeout, over-size messages and the interface contract; with
+ * `capabilities.duplex`, calls from the server to its clients over their connections.
  *
  * Each case creates its own fixture, serves an `RpcServer` on it with test methods, talks to it
  * through `RpcClient`s, and tears everything down. Assertions use `node:assert/strict`.
@@ -283,6 +440,10 @@ export function runTransportConformance(
   const binary = capabilities.binary ?? true;
   const concurrent = capabilities.concurrent ?? true;
   const maxMessageSize = capabilities.maxMessageSize ?? Infinity;
+  const notifications = capabilities.notifications ?? true;
+  const multipleClients = capabilities.multipleClients ?? true;
+  const disconnect = capabilities.disconnect ?? false;
+  const duplex = capabilities.duplex ?? false;
   const timeout = options.timeout ?? 3000;
   if (!text && !binary) throw new TypeError('A transport must carry text or binary messages');
 
@@ -334,6 +495,41 @@ export function runTransportConformance(
         'The client transport has no brand: call setBrand(this, clientTransportBrand)',
       );
     });
+
+    test(
+      'the transports declare transport contract version 1, and the client transport its kind',
+      true,
+      async (h) => {
+        assert.equal(
+          h.fixture.server.specificationVersion,
+          1,
+          'The server transport must declare `readonly specificationVersion = 1`',
+        );
+        const transport = await h.connectRaw();
+        assert.equal(
+          transport.specificationVersion,
+          1,
+          'The client transport must declare `readonly specificationVersion = 1`',
+        );
+        const kind: unknown = transport.kind;
+        assert.ok(
+          kind === 'connection' || kind === 'request-reply',
+          `The client transport's kind must be 'connection' or 'request-reply', not ${String(kind)}`,
+        );
+        if (kind === 'connection')
+          assert.equal(
+            typeof (transport as { subscribe?: unknown }).subscribe,
+            'function',
+            "A client transport of kind 'connection' needs subscribe()",
+          );
+        if (duplex)
+          assert.equal(
+            kind,
+            'connection',
+            'capabilities.duplex is set, but the client transport is request/reply',
+          );
+      },
+    );
 
     test(
       'send() resolves the reply (request/reply) or undefined and delivers it to subscribe (connection)',
@@ -719,6 +915,296 @@ export function runTransportConformance(
         }
         assert.ok(answered >= limit, `Only ${String(answered)} of the flood were answered`);
         assert.ok(h.maxActive <= limit, 'maxInFlight was exceeded after the release');
+      },
+    );
+
+    test(
+      'the server transport announces each connection once, before its first message, and gives all its messages the same context.connection',
+      duplex,
+      async (h) => {
+        const count = multipleClients ? 2 : 1;
+        const clients: RpcClient[] = [];
+        for (let c = 0; c < count; c++) clients.push(await h.connect(new RpcDispatcher()));
+        await Promise.all(
+          clients.flatMap((client, c) =>
+            Array.from({ length: 5 }, () => client.call('tag', [`client ${String(c)}`])),
+          ),
+        );
+        const connectionOf = new Map<string, Set<ServerConnection | undefined>>();
+        for (const { tag, connection } of h.tags) {
+          const seen = connectionOf.get(tag) ?? new Set();
+          seen.add(connection);
+          connectionOf.set(tag, seen);
+        }
+        const connections = new Set<ServerConnection>();
+        for (const [tag, seen] of connectionOf) {
+          assert.ok(
+            !seen.has(undefined),
+            `A message of ${tag} had no context.connection: pass the connection with every message`,
+          );
+          assert.equal(
+            seen.size,
+            1,
+            `The messages of ${tag} carried ${String(seen.size)} different context.connection objects: pass the same one each time`,
+          );
+          for (const connection of seen) if (connection !== undefined) connections.add(connection);
+        }
+        assert.equal(
+          connections.size,
+          count,
+          'Two clients got the same context.connection: make one ServerConnection per connection',
+        );
+        assert.ok(
+          h.arrivals.every((arrival) => arrival.announced),
+          'A message was handled before ListenOptions.onConnection announced its connection',
+        );
+        for (const connection of connections) {
+          const times = h.announced.filter((c) => c === connection).length;
+          assert.equal(
+            times,
+            1,
+            `ListenOptions.onConnection was called ${String(times)} times for one connection`,
+          );
+          assert.equal(typeof connection.id, 'string', 'connection.id must be a string');
+          assert.equal(typeof connection.send, 'function', 'connection.send must be a function');
+          assert.equal(typeof connection.close, 'function', 'connection.close must be a function');
+          assert.equal(
+            connection.signal.aborted,
+            false,
+            'connection.signal is aborted while the connection is open',
+          );
+          assert.equal(typeof connection.context, 'object', 'connection.context must be an object');
+        }
+        assert.equal(
+          new Set([...connections].map((c) => c.id)).size,
+          count,
+          'Two connections have the same id',
+        );
+      },
+    );
+
+    // A handler waiting for its call back holds its maxInFlight place until the reply comes, and a
+    // transport past maxInFlight reads nothing more of that connection, the reply included: so at
+    // most maxInFlight - 1 calls of one connection may wait for call backs at once.
+    const backs = Math.min(10, (capabilities.maxInFlight ?? Infinity) - 1);
+    const roomForBacks = backs >= 1 || 'maxInFlight 1 leaves no room for the reply of a call back';
+    const callbacks: [string, boolean, () => RpcProtocol, Message][] = [
+      ['text', text, textProtocol, textPayload(1000)],
+      ['binary', binary, binaryProtocol, binaryPayload(1000)],
+    ];
+    for (const [label, enabled, protocol, payload] of callbacks) {
+      test(
+        `a handler calls the caller back through context.peer while the call is in flight (${label})`,
+        duplex && enabled && roomForBacks,
+        async (h) => {
+          const methods = new ClientMethods('caller');
+          const client = await h.connect(methods.dispatcher);
+          const result = await client.call('callBack', ['clientEcho', [payload]]);
+          assert.ok(
+            Array.isArray(result) && result[0] === 'caller',
+            'The call back did not reach the calling client',
+          );
+          const difference = payloadDifference(result[1], payload);
+          assert.equal(
+            difference,
+            undefined,
+            `A ${label} payload called back came back changed: ${difference ?? ''}`,
+          );
+          // Several at once, each waiting for its own call back.
+          const results = await Promise.all(
+            Array.from({ length: backs }, (_, i) => client.call('callBack', ['clientEcho', [i]])),
+          );
+          results.forEach((r, i) => {
+            assert.deepEqual(r, ['caller', i], `Call ${String(i)} got another call back's answer`);
+          });
+          if (notifications) {
+            await client.call('notifyBack', ['clientRecord', ['noted']]);
+            await until(
+              () => methods.notes.length > 0,
+              timeout,
+              'the notification reached the client',
+            );
+            assert.deepEqual(methods.notes, ['noted']);
+          }
+          assert.equal(client.pendingCount, 0, 'Calls are left pending');
+          assert.deepEqual(h.strayReplies.map(describeError), [], 'The client reported errors');
+        },
+        protocol,
+      );
+    }
+
+    test(
+      disconnect
+        ? 'server.onConnection and server.peers reach connected clients, and drop one that disconnects'
+        : 'server.onConnection and server.peers reach connected clients',
+      duplex,
+      async (h) => {
+        const names = multipleClients ? ['first', 'second'] : ['first'];
+        const methods = names.map((name) => new ClientMethods(name));
+        const seen: RpcPeer[] = [];
+        for (const [i, m] of methods.entries())
+          seen.push(await h.peerFor(await h.connect(m.dispatcher), names[i] as string));
+        // Only this case's clients count: a fixture may hold connections of its own.
+        const listed = h.server.peers.filter((peer) => seen.includes(peer));
+        assert.ok(
+          listed.length === seen.length && listed.every((peer, i) => peer === seen[i]),
+          'server.peers does not list the connected clients in the order they connected',
+        );
+        for (const [i, peer] of seen.entries()) {
+          const name = names[i] as string;
+          assert.deepEqual(
+            await peer.call('clientEcho', ['pushed']),
+            [name, 'pushed'],
+            `A call pushed to the ${name} client reached another one`,
+          );
+          if (!notifications) continue;
+          await peer.notify('clientRecord', [`note to ${name}`]);
+        }
+        if (notifications)
+          for (const [i, m] of methods.entries()) {
+            await until(() => m.notes.length > 0, timeout, 'a pushed notification arrived');
+            assert.deepEqual(m.notes, [`note to ${names[i] as string}`]);
+          }
+        if (!disconnect) return;
+        await h.fixture.disconnect?.();
+        await until(
+          () => !h.server.peers.some((peer) => seen.includes(peer)),
+          timeout,
+          'server.peers dropped the disconnected clients',
+        );
+      },
+    );
+
+    test(
+      'each of two clients gets only its own calls from the server',
+      duplex && multipleClients && roomForBacks,
+      async (h) => {
+        const a = new ClientMethods('a');
+        const b = new ClientMethods('b');
+        const clientA = await h.connect(a.dispatcher);
+        const clientB = await h.connect(b.dispatcher);
+        const values = (name: string): string[] =>
+          Array.from({ length: backs }, (_, i) => `${name} ${String(i)}`);
+        const calls = (client: RpcClient, name: string): Promise<unknown[]> =>
+          Promise.all(values(name).map((v) => client.call('callBack', ['clientEcho', [v]])));
+        const [resultsA, resultsB] = await Promise.all([calls(clientA, 'a'), calls(clientB, 'b')]);
+        assert.deepEqual(
+          resultsA,
+          values('a').map((v) => ['a', v]),
+          'A call back meant for client a reached another client',
+        );
+        assert.deepEqual(
+          resultsB,
+          values('b').map((v) => ['b', v]),
+          'A call back meant for client b reached another client',
+        );
+        assert.deepEqual([...a.received].sort(), values('a'), "Client a received others' calls");
+        assert.deepEqual([...b.received].sort(), values('b'), "Client b received others' calls");
+        const seen = [await h.peerFor(clientA, 'a'), await h.peerFor(clientB, 'b')];
+        const pushed = await Promise.all(seen.map((peer) => peer.call('clientEcho', ['push'])));
+        assert.deepEqual(
+          pushed,
+          [
+            ['a', 'push'],
+            ['b', 'push'],
+          ],
+          "A call pushed to one client's peer reached another client",
+        );
+      },
+    );
+
+    test(
+      "a lost connection fails pending calls in both directions with a TransportError and aborts the handlers' signals",
+      duplex && disconnect,
+      async (h) => {
+        const methods = new ClientMethods('held');
+        const client = await h.connect(methods.dispatcher);
+        const call = outcome(client.call('holdBack'));
+        await until(
+          () => h.heldSignals.length === 1 && methods.signals.length === 1,
+          timeout,
+          'the server called the client back',
+        );
+        await h.fixture.disconnect?.();
+        const result = await call;
+        assert.ok(
+          !result.ok && TransportError.is(result.error),
+          `The client's call ended with ${result.ok ? 'a result' : describeError(result.error)}, not a TransportError`,
+        );
+        await until(
+          () => h.heldBack.length === 1,
+          timeout,
+          "the server's call to the client ended",
+        );
+        const back = h.heldBack[0] as Awaited<ReturnType<typeof outcome>>;
+        assert.ok(
+          !back.ok && TransportError.is(back.error),
+          `The server's call to the lost client ended with ${back.ok ? 'a result' : describeError(back.error)}, not a TransportError`,
+        );
+        const serverSignal = h.heldSignals[0] as AbortSignal;
+        const clientSignal = methods.signals[0] as AbortSignal;
+        await until(() => serverSignal.aborted, timeout, "the server handler's signal aborted");
+        await until(() => clientSignal.aborted, timeout, "the client handler's signal aborted");
+        assert.equal(client.pendingCount, 0, 'Calls are left pending after the lost connection');
+      },
+    );
+
+    test(
+      disconnect
+        ? 'connection.send after the connection is lost rejects with a TransportError'
+        : 'connection.send after the server closed rejects with a TransportError',
+      duplex,
+      async (h) => {
+        const client = await h.connect(new RpcDispatcher());
+        assert.equal(await client.call('echo', ['hello']), 'hello');
+        const connection = h.arrivals.find((arrival) => arrival.connection)?.connection;
+        assert.ok(connection !== undefined, 'No message carried context.connection');
+        if (disconnect) await h.fixture.disconnect?.();
+        else await h.closeServer();
+        await until(() => connection.signal.aborted, timeout, 'connection.signal aborted');
+        assert.ok(
+          TransportError.is(connection.signal.reason),
+          `connection.signal aborted with ${describeError(connection.signal.reason)}, not a TransportError`,
+        );
+        const message = h.protocol().createRequest('echo', ['late'], { oneWay: true }).serialize();
+        const sent = await outcome(
+          within(connection.send(message), Math.floor(timeout / 2), 'connection.send()'),
+        );
+        assert.ok(
+          !sent.ok && TransportError.is(sent.error),
+          `connection.send after the connection was gone ended with ${sent.ok ? 'success' : describeError(sent.error)}, not a TransportError`,
+        );
+      },
+    );
+
+    test(
+      'a message to a client over maxMessageSize is refused with a TransportError',
+      duplex && (Number.isFinite(maxMessageSize) || 'maxMessageSize is Infinity'),
+      async (h) => {
+        const methods = new ClientMethods('small');
+        const client = await h.connect(methods.dispatcher);
+        const peer = await h.peerFor(client, 'small');
+        const payload = text ? 'x'.repeat(over) : new Uint8Array(over);
+        const result = await outcome(
+          peer.call('clientEcho', [payload], { timeout: Math.floor(timeout / 2) }),
+        );
+        assert.equal(result.ok, false, 'An over-size message reached the client');
+        const error = (result as { error: unknown }).error;
+        assert.ok(
+          !RpcTimeoutError.is(error),
+          'An over-size message to the client was not refused: the call only timed out',
+        );
+        assert.ok(
+          TransportError.is(error),
+          `Expected a TransportError, got ${describeError(error)}`,
+        );
+        assert.equal(methods.received.length, 0, 'The over-size message reached the client');
+        if (capabilities.limits !== true) return;
+        assert.equal(
+          await client.call('echo', ['still serving']),
+          'still serving',
+          'The connection stopped working after refusing an over-size message',
+        );
       },
     );
 

@@ -20,7 +20,7 @@ async function runKit(
   runTransportConformance(runner, {
     name: 'pipe',
     createFixture: () => createPipeFixture(faults, limits),
-    capabilities: { disconnect: true, limits: true, ...limits, ...capabilities },
+    capabilities: { disconnect: true, duplex: true, limits: true, ...limits, ...capabilities },
     timeout,
   });
   return run();
@@ -39,6 +39,8 @@ describe('the transport kit', () => {
     const passed = results.filter((r) => r.status === 'passed').map((r) => r.name);
     expect(passed.some((name) => name.includes('bounded by maxInFlight'))).toBe(true);
     expect(passed.some((name) => name.includes('over maxMessageSize'))).toBe(true);
+    expect(passed.filter((name) => name.includes('context.peer'))).toHaveLength(2);
+    expect(passed.some((name) => name.includes('to a client over maxMessageSize'))).toBe(true);
   });
 
   const cases: [string, Faults, RegExp[]][] = [
@@ -82,6 +84,37 @@ describe('the transport kit', () => {
       { stopAfterOverSize: true },
       [/over maxMessageSize/],
     ],
+    ['declares no contract version', { noVersion: true }, [/contract version 1/]],
+    [
+      'passes no context.connection',
+      { noConnection: true },
+      [/announces each connection/, /context\.peer .*\(text\)/, /context\.peer .*\(binary\)/],
+    ],
+    [
+      'announces a connection after its first message',
+      { announceLate: true },
+      [/announces each connection once, before its first message/],
+    ],
+    [
+      'gives every client the same connection',
+      { sharedConnection: true },
+      [/announces each connection/, /each of two clients gets only its own calls/],
+    ],
+    [
+      'accepts connection.send after the connection is gone',
+      { sendAfterGone: true },
+      [/connection\.send after the connection is lost/],
+    ],
+    [
+      "never aborts a lost connection's signal",
+      { keepSignals: true },
+      [/in both directions/, /drop one that disconnects/, /connection\.send after/],
+    ],
+    [
+      'sends over-size messages to its clients',
+      { noSendLimit: true },
+      [/to a client over maxMessageSize/],
+    ],
   ];
   for (const [what, faults, expected] of cases) {
     it.concurrent(`fails a transport that ${what}`, async () => {
@@ -103,6 +136,14 @@ describe('the transport kit', () => {
   it('skips the cases the capabilities turn off', async () => {
     const results = await runKit({}, { binary: false, notifications: false, disconnect: false });
     const skipped = results.filter((r) => r.status === 'skipped').map((r) => r.name);
+    expect(
+      skipped.some((name) => name.includes('context.peer while the call is in flight (binary)')),
+    ).toBe(true);
+    expect(skipped.some((name) => name.includes('in both directions'))).toBe(true);
+    const simplex = await runKit({}, { duplex: false });
+    expect(
+      simplex.filter((r) => r.status === 'skipped' && r.name.includes('context.peer')),
+    ).toHaveLength(2);
     expect(skipped.some((name) => name.includes('round trip: binary'))).toBe(true);
     expect(skipped.some((name) => name.includes('notifications'))).toBe(true);
     expect(skipped.some((name) => name.includes('lost connection'))).toBe(true);

@@ -25,7 +25,7 @@ runTransportConformance(
         },
       };
     },
-    capabilities: { disconnect: true },
+    capabilities: { disconnect: true, duplex: true },
   },
 );
 

@@ -6,13 +6,18 @@ import {
   TransportError,
   type Connection,
   type ConnectionListener,
+  type ListenOptions,
   type Message,
   type MessageHandler,
   type SendOptions,
+  type ServerConnection,
   type ServerTransport,
 } from '@tinyrpc/core';
 
-/** The client's end of a MessageChannel. Multiplexed: replies arrive through `subscribe`. */
+/**
+ * The client's end of a MessageChannel: a connection. Replies, and the server's own calls, arrive
+ * through `subscribe`.
+ */
 export class PortClientTransport implements Connection {
   readonly specificationVersion = 1;
   readonly kind = 'connection';
@@ -55,12 +60,16 @@ export class PortClientTransport implements Connection {
   }
 }
 
-/** Serves any number of MessagePorts, one per client; each reply goes back on its request's port. */
+/**
+ * Serves any number of MessagePorts, one per client; each reply goes back on its request's port.
+ * Every port is a connection, so the server can call its client back.
+ */
 export class PortServerTransport implements ServerTransport {
   readonly specificationVersion = 1;
-  readonly #ports = new Set<MessagePort>();
+  readonly #ports = new Map<MessagePort, ServerConnection>();
   readonly #inFlight = new Set<Promise<void>>();
   #handler: MessageHandler | undefined;
+  #options: ListenOptions = {};
   #closing = false;
   #connections = 0;
 
@@ -75,12 +84,26 @@ export class PortServerTransport implements ServerTransport {
       return;
     }
     const gone = new AbortController();
+    const connection: ServerConnection = {
+      id: String(++this.#connections),
+      signal: gone.signal,
+      context: { transport: 'port' },
+      async send(message) {
+        if (gone.signal.aborted) throw new TransportError('The port is closed');
+        port.postMessage(message);
+      },
+      async close() {
+        port.close();
+      },
+    };
+    // The same context, and the same connection in it, for every message of this port.
     const context = {
       transport: 'port',
-      connectionId: String(++this.#connections),
+      connectionId: connection.id,
       signal: gone.signal,
+      connection,
     };
-    this.#ports.add(port);
+    this.#ports.set(port, connection);
     port.on('close', () => {
       this.#ports.delete(port);
       gone.abort(new TransportError('The port was closed'));
@@ -97,17 +120,21 @@ export class PortServerTransport implements ServerTransport {
         .finally(() => this.#inFlight.delete(done));
       this.#inFlight.add(done);
     });
+    if (this.#handler !== undefined) this.#options.onConnection?.(connection);
   }
 
-  async listen(handler: MessageHandler): Promise<void> {
+  async listen(handler: MessageHandler, options: ListenOptions = {}): Promise<void> {
     if (this.#handler !== undefined) throw new Error('Already listening');
     this.#handler = handler;
+    this.#options = options;
+    // Ports accepted before listening are announced now, before their first message is handled.
+    for (const connection of this.#ports.values()) options.onConnection?.(connection);
   }
 
   /** Stops taking messages, sends the replies of calls in flight, then closes every port. */
   async close(): Promise<void> {
     this.#closing = true;
     while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
-    for (const port of this.#ports) port.close();
+    for (const port of this.#ports.keys()) port.close();
   }
 }

@@ -10,6 +10,9 @@ import {
   type Message,
   type MessageHandler,
   type SendOptions,
+  type ServerConnection,
+  type ServerTransport,
+  type TransportContext,
 } from '@tinyrpc/core';
 import type { TransportFixture } from '@tinyrpc/conformance';
 import { InFlight, messageSize, tooLargeError } from '@tinyrpc/core/transport';
@@ -40,6 +43,20 @@ export interface Faults {
   readonly ignoreInFlightLimit?: boolean;
   /** Stop serving everyone after refusing an over-size message. */
   readonly stopAfterOverSize?: boolean;
+  /** Declare no `specificationVersion` and no `kind`, as transports before contract v1. */
+  readonly noVersion?: boolean;
+  /** Pass no `context.connection` and announce no connection (a server transport before v1). */
+  readonly noConnection?: boolean;
+  /** Call `onConnection` only after the first message of the connection was answered. */
+  readonly announceLate?: boolean;
+  /** One `ServerConnection` object, the first client's, for every client. */
+  readonly sharedConnection?: boolean;
+  /** `connection.send` resolves after the connection is gone (and delivers nothing). */
+  readonly sendAfterGone?: boolean;
+  /** Never abort a connection's signal. */
+  readonly keepSignals?: boolean;
+  /** `connection.send` carries messages over `maxMessageSize`. */
+  readonly noSendLimit?: boolean;
 }
 
 /** The shared limits a {@link createPipeFixture} server keeps, as `ServerLimits` transports do. */
@@ -55,9 +72,17 @@ const later = (fn: () => void): void => {
   setImmediate(fn);
 };
 
+interface PipeConnection {
+  listener?: ClientTransportListener;
+  connected: boolean;
+  announced: boolean;
+  /** Ends the connection: its signal aborts and its client hears of it. */
+  end(reason: string): void;
+}
+
 /**
- * A small in-process transport written for the kit's own tests: multiplexed (or request/reply with
- * `swapReplies`), correct unless given faults.
+ * A small in-process transport written for the kit's own tests: connections both ends call on (or
+ * request/reply with `swapReplies`), correct unless given faults.
  */
 export function createPipeFixture(faults: Faults = {}, limits?: PipeLimits): TransportFixture {
   let handler: MessageHandler | undefined;
@@ -67,11 +92,17 @@ export function createPipeFixture(faults: Faults = {}, limits?: PipeLimits): Tra
   let queue: Promise<unknown> = Promise.resolve();
   let previous: Message | undefined;
   const inFlight = new Set<Promise<unknown>>();
-  const connections = new Set<{ listener?: ClientTransportListener; connected: boolean }>();
+  const connections = new Set<PipeConnection>();
+  let shared: ServerConnection | undefined;
+  let count = 0;
+  const version = faults.noVersion ? {} : { specificationVersion: 1 as const };
 
-  const answer = async (message: Message): Promise<Message | undefined> => {
+  const answer = async (
+    message: Message,
+    context: TransportContext,
+  ): Promise<Message | undefined> => {
     if (handler === undefined) return undefined;
-    let reply = await handler(copy(message), { transport: 'pipe' });
+    let reply = await handler(copy(message), context);
     if (reply === undefined) return faults.replyToNotifications ? '' : undefined;
     replies++;
     if (faults.dropEvery !== undefined && replies % faults.dropEvery === 0) return undefined;
@@ -85,8 +116,8 @@ export function createPipeFixture(faults: Faults = {}, limits?: PipeLimits): Tra
     return reply;
   };
 
-  const server = {
-    specificationVersion: 1 as const,
+  const server: ServerTransport = {
+    ...(version as { specificationVersion: 1 }),
     listen(newHandler: MessageHandler, options?: ListenOptions) {
       handler = newHandler;
       listenOptions = options;
@@ -100,15 +131,67 @@ export function createPipeFixture(faults: Faults = {}, limits?: PipeLimits): Tra
         return;
       }
       while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+      if (faults.ignoreServerGone) return;
+      // The replies of the drained calls are on their way (a turn later); then the pipes end.
+      await new Promise<void>((resolve) => {
+        later(resolve);
+      });
+      for (const connection of connections) connection.end('The pipe server closed');
     },
   };
   if (!faults.noBrand) setBrand(server, serverTransportBrand);
 
   const connect = (): ClientTransport => {
-    const connection: { listener?: ClientTransportListener; connected: boolean } = {
+    const ended = new AbortController();
+    const id = `pipe-${String((count += 1))}`;
+    const connection: PipeConnection = {
       connected: true,
+      announced: false,
+      end(reason) {
+        if (!connection.connected) return;
+        connection.connected = false;
+        const error = new TransportError(reason);
+        if (!faults.keepSignals) ended.abort(error);
+        connection.listener?.onClose(error);
+      },
     };
     connections.add(connection);
+    const own: ServerConnection = {
+      id,
+      signal: ended.signal,
+      context: { transport: 'pipe', connectionId: id },
+      send(message) {
+        if (!connection.connected) {
+          return faults.sendAfterGone
+            ? Promise.resolve()
+            : Promise.reject(new TransportError('The pipe is disconnected'));
+        }
+        const size = messageSize(message);
+        if (limits !== undefined && !faults.noSendLimit && size > limits.maxMessageSize)
+          return Promise.reject(tooLargeError(size, limits.maxMessageSize));
+        later(() => connection.listener?.onMessage(copy(message)));
+        return Promise.resolve();
+      },
+      close() {
+        connection.end('The pipe server closed the connection');
+        return Promise.resolve();
+      },
+    };
+    const serverConnection = faults.sharedConnection ? (shared ??= own) : own;
+    const context: TransportContext =
+      faults.noConnection || faults.swapReplies
+        ? { transport: 'pipe' }
+        : {
+            transport: 'pipe',
+            connectionId: serverConnection.id,
+            signal: serverConnection.signal,
+            connection: serverConnection,
+          };
+    const announce = (): void => {
+      if (connection.announced || faults.noConnection || faults.swapReplies) return;
+      connection.announced = true;
+      listenOptions?.onConnection?.(serverConnection);
+    };
     // Messages past maxInFlight wait here, as unread bytes wait in a paused socket.
     const waiting: (() => void)[] = [];
     const gate = new InFlight({
@@ -137,10 +220,12 @@ export function createPipeFixture(faults: Faults = {}, limits?: PipeLimits): Tra
           return listenOptions?.errorReply?.(new InvalidRequestError(refusal.message));
         }
         await admitted();
+        if (!faults.announceLate) announce();
         try {
-          return await answer(message);
+          return await answer(message, context);
         } finally {
           gate.finish();
+          announce();
         }
       };
       const done = faults.serial ? queue.then(run, run) : run();
@@ -152,8 +237,8 @@ export function createPipeFixture(faults: Faults = {}, limits?: PipeLimits): Tra
 
     if (faults.swapReplies) {
       const client = {
-        specificationVersion: 1 as const,
-        kind: 'request-reply' as const,
+        ...(version as { specificationVersion: 1 }),
+        ...(faults.noVersion ? {} : { kind: 'request-reply' as const }),
         async send(message: Message, options: SendOptions = {}) {
           options.signal?.throwIfAborted();
           if (!open) throw new TransportError('The pipe server is closed');
@@ -165,12 +250,12 @@ export function createPipeFixture(faults: Faults = {}, limits?: PipeLimits): Tra
         },
       };
       if (!faults.noBrand) setBrand(client, clientTransportBrand);
-      return client;
+      return client as ClientTransport;
     }
 
     const client = {
-      specificationVersion: 1 as const,
-      kind: 'connection' as const,
+      ...version,
+      ...(faults.noVersion ? {} : { kind: 'connection' as const }),
       async send(message: Message, options: SendOptions = {}) {
         options.signal?.throwIfAborted();
         if (!connection.connected) throw new TransportError('The pipe is disconnected');
@@ -190,11 +275,12 @@ export function createPipeFixture(faults: Faults = {}, limits?: PipeLimits): Tra
       },
       close() {
         connection.connected = false;
+        if (!faults.keepSignals) ended.abort(new TransportError('The pipe client closed'));
         return Promise.resolve();
       },
     };
     if (!faults.noBrand) setBrand(client, clientTransportBrand);
-    return client;
+    return client as ClientTransport;
   };
 
   return {
@@ -202,9 +288,8 @@ export function createPipeFixture(faults: Faults = {}, limits?: PipeLimits): Tra
     connect,
     disconnect() {
       for (const connection of connections) {
-        connection.connected = false;
-        if (!faults.ignoreDisconnect)
-          connection.listener?.onClose(new TransportError('The pipe was cut'));
+        if (faults.ignoreDisconnect) connection.connected = false;
+        else connection.end('The pipe was cut');
       }
     },
   };
