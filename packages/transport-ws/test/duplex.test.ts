@@ -65,7 +65,9 @@ describe('calls in both directions over one WebSocket', () => {
     const { url, server, transport } = await startServer(serverMethods());
     resources.track(server);
     const connection = new WsClientTransport(url);
-    const peer = resources.track(new RpcPeer(connection, protocol, { dispatcher: clientMethods() }));
+    const peer = resources.track(
+      new RpcPeer(connection, protocol, { dispatcher: clientMethods() }),
+    );
     const answers = await Promise.all(
       Array.from({ length: 20 }, (_, i) => peer.call<string>('askBack', [`q${String(i)}`])),
     );
@@ -103,7 +105,10 @@ describe('calls in both directions over one WebSocket', () => {
         received[n]?.push(value);
       });
       const transport = new WsClientTransport(url, { headers: { 'x-client': String(n) } });
-      return { transport, peer: resources.track(new RpcPeer(transport, protocol, { dispatcher: methods })) };
+      return {
+        transport,
+        peer: resources.track(new RpcPeer(transport, protocol, { dispatcher: methods })),
+      };
     });
     // The server knows a client once it has connected, before it sent anything.
     await clients[0]?.transport.connect();
@@ -208,7 +213,9 @@ describe('calls in both directions over one WebSocket', () => {
     await waitUntil(() => connections.length === 1);
     const connection = connections[0] as ServerConnection;
     await connection.send(JSON.stringify({ jsonrpc: '2.0', id: 999, result: 1 }));
-    await connection.send(JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'answer', params: ['ok'] }));
+    await connection.send(
+      JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'answer', params: ['ok'] }),
+    );
     await waitUntil(() => fromClient.length === 1);
     expect(JSON.parse(fromClient[0] as string)).toEqual({ jsonrpc: '2.0', id: 7, result: 'ok!' });
     expect(errors).toHaveLength(1);
@@ -342,7 +349,9 @@ describe('WsServerTransport connections (contract v1)', () => {
       await release.promise;
       return `${question}!`;
     });
-    const peer = resources.track(new RpcPeer(new WsClientTransport(url), protocol, { dispatcher: own }));
+    const peer = resources.track(
+      new RpcPeer(new WsClientTransport(url), protocol, { dispatcher: own }),
+    );
     const call = peer.call('slowAsk');
     await started.promise;
     await asked.promise;

@@ -170,8 +170,7 @@ describe.runIf(available)('WsClientTransport in a real browser (headless Chromiu
     });
 
     const asked = await page.evaluate(
-      (url) =>
-        (globalThis as unknown as { servePage(u: string): Promise<unknown> }).servePage(url),
+      (url) => (globalThis as unknown as { servePage(u: string): Promise<unknown> }).servePage(url),
       `ws://127.0.0.1:${String(port)}/ws`,
     );
     expect(asked).toEqual({ ok: true, value: 'the page said: the page says hello' });
