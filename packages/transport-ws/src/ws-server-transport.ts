@@ -86,10 +86,9 @@ const closeWait = 2000;
 
 const sent: Promise<void> = Promise.resolve();
 
-// One accepted WebSocket as this transport keeps it; `connection` is what it shows the server.
+// One accepted WebSocket as this transport keeps it (the server sees its ServerConnection).
 interface Accepted {
   readonly ws: WebSocket;
-  readonly connection: ServerConnection;
   readonly sender: FrameSender;
   readonly controller: AbortController;
   /** Its calls running now, limited by `maxInFlight`. */
@@ -100,8 +99,8 @@ interface Accepted {
 }
 
 interface Settlers {
-  onReply(reply: Message | undefined): void;
-  onFailure(error: unknown): void;
+  readonly onReply: (reply: Message | undefined) => void;
+  readonly onFailure: (error: unknown) => void;
 }
 
 /**
@@ -293,7 +292,6 @@ export class WsServerTransport implements ServerTransport {
     });
     const accepted: Accepted = {
       ws,
-      connection,
       sender: batchedSender(ws),
       controller,
       calls,
