@@ -8,13 +8,21 @@ import {
   setBrand,
   TransportError,
   type ErrorHandler,
+  type ListenOptions,
   type Message,
   type MessageHandler,
+  type ServerConnection,
   type ServerLimits,
   type ServerTransport,
   type TransportContext,
 } from '@tinyrpc/core';
-import { describeError, InFlight, listenNodeServer, tooLargeError } from '@tinyrpc/core/transport';
+import {
+  describeError,
+  InFlight,
+  listenNodeServer,
+  messageSize,
+  tooLargeError,
+} from '@tinyrpc/core/transport';
 import { WebSocket, WebSocketServer } from 'ws';
 import { batchedSender, type FrameSender } from './batched-sender.ts';
 
@@ -76,7 +84,10 @@ const defaults = {
 /** How long `close()` waits for a peer to answer the close frame before it terminates the socket. */
 const closeWait = 2000;
 
-interface Connection {
+const sent: Promise<void> = Promise.resolve();
+
+// One accepted WebSocket as this transport keeps it (the server sees its ServerConnection).
+interface Accepted {
   readonly ws: WebSocket;
   readonly sender: FrameSender;
   readonly controller: AbortController;
@@ -87,6 +98,11 @@ interface Connection {
   alive: boolean;
 }
 
+interface Settlers {
+  readonly onReply: (reply: Message | undefined) => void;
+  readonly onFailure: (error: unknown) => void;
+}
+
 /**
  * A WebSocket server transport: on a port of its own, or attached to an existing `http.Server` at a
  * path so it shares the port with an HTTP server.
@@ -94,7 +110,10 @@ interface Connection {
  * Every frame, text or binary, is one message; its reply goes back on the same connection, in the
  * frame type the protocol produced (a string as text, bytes as binary). Messages of one connection
  * are handled concurrently. The context of each carries `transport: 'ws'`, `remoteAddress`, the
- * handshake `headers`, a `connectionId`, and a `signal` that aborts when the connection closes.
+ * handshake `headers`, a `connectionId`, a `signal` that aborts when the connection closes, and the
+ * `connection` itself: a `ServerConnection` (contract v1) through which the server sends its own calls
+ * to that peer, so calls go both ways on one WebSocket. Each accepted connection is passed to
+ * `ListenOptions.onConnection` before its first message is handled.
  */
 export class WsServerTransport implements ServerTransport {
   /** The transport contract this transport implements. */
@@ -103,13 +122,14 @@ export class WsServerTransport implements ServerTransport {
   readonly #maxBufferedAmount: number;
   readonly #maxMessageSize: number;
   readonly #maxInFlight: number;
-  readonly #connections = new Set<Connection>();
+  readonly #connections = new Set<Accepted>();
   // Every call of every connection, for close() to wait for.
   readonly #calls = new InFlight();
   #wss: WebSocketServer | undefined;
   #server: HttpServer | HttpsServer | undefined;
   #heartbeat: ReturnType<typeof setInterval> | undefined;
   #handler: MessageHandler | undefined;
+  #listenOptions: ListenOptions | undefined;
   #closing: Promise<void> | undefined;
 
   constructor(options: WsServerTransportOptions) {
@@ -141,11 +161,15 @@ export class WsServerTransport implements ServerTransport {
     return this.#calls.size;
   }
 
-  /** Starts accepting connections; resolves once the port is bound (or at once when attached). */
-  async listen(handler: MessageHandler): Promise<void> {
+  /**
+   * Starts accepting connections; resolves once the port is bound (or at once when attached).
+   * `options.onConnection` receives each connection as it is accepted.
+   */
+  async listen(handler: MessageHandler, options?: ListenOptions): Promise<void> {
     if (this.#handler !== undefined) throw new Error('This transport is already listening');
     if (this.#closing !== undefined) throw new Error('This transport is closed');
     this.#handler = handler;
+    this.#listenOptions = options;
     this.#wss = new WebSocketServer({
       noServer: true,
       maxPayload: this.#maxMessageSize,
@@ -182,9 +206,11 @@ export class WsServerTransport implements ServerTransport {
   }
 
   /**
-   * Stops accepting connections and messages, waits for the replies in flight to be sent, then
-   * closes every connection with 1001 (going away). A server of its own is closed too; an attached
-   * one is left running.
+   * Stops accepting connections, waits for the replies in flight to be sent, then closes every
+   * connection with 1001 (going away). A server of its own is closed too; an attached one is left
+   * running. Messages that arrive meanwhile are still handed to the handler, as one may be the
+   * reply a running call waits for (a handler that called its client back), but the close does not
+   * wait for them.
    */
   close(): Promise<void> {
     this.#closing ??= this.#close();
@@ -244,12 +270,27 @@ export class WsServerTransport implements ServerTransport {
       onAvailable: () => {
         while (!calls.full && waiting.length > 0) start(waiting.shift() as Message);
         if (!calls.full && ws.readyState === WebSocket.OPEN) {
-          connection.alive = true; // it could not answer pings while paused
+          accepted.alive = true; // it could not answer pings while paused
           ws.resume();
         }
       },
     });
-    const connection: Connection = {
+    const id = randomUUID();
+    const peerContext: TransportContext = Object.freeze({
+      transport: 'ws',
+      remoteAddress: request.socket.remoteAddress,
+      headers: request.headers,
+      connectionId: id,
+      signal: controller.signal,
+    });
+    const connection: ServerConnection = Object.freeze({
+      id,
+      signal: controller.signal,
+      context: peerContext,
+      send: (message: Message) => this.#push(accepted, message),
+      close: () => closeConnection(ws, 1000, ''),
+    });
+    const accepted: Accepted = {
       ws,
       sender: batchedSender(ws),
       controller,
@@ -257,38 +298,42 @@ export class WsServerTransport implements ServerTransport {
       waiting,
       alive: true,
     };
-    const context: TransportContext = Object.freeze({
-      transport: 'ws',
-      remoteAddress: request.socket.remoteAddress,
-      headers: request.headers,
-      connectionId: randomUUID(),
-      signal: controller.signal,
-    });
-    this.#connections.add(connection);
+    // The same object with every message, as the contract asks: the server keys its peers on it.
+    const context: TransportContext = Object.freeze({ ...peerContext, connection });
+    this.#connections.add(accepted);
     const answerNotifications = this.#options.answerNotifications === true;
-    const finish = (): void => {
-      this.#calls.finish();
-      calls.finish();
+    // Calls begun after close() started are not waited for (see close), so they are not counted in
+    // #calls: a peer that keeps sending cannot hold the close open.
+    const settlers = (counted: boolean): Settlers => {
+      const finish = (): void => {
+        if (counted) this.#calls.finish();
+        calls.finish();
+      };
+      return {
+        onReply: (reply: Message | undefined): void => {
+          finish();
+          if (reply !== undefined) this.#send(accepted, reply);
+          else if (answerNotifications) this.#send(accepted, '');
+        },
+        onFailure: (error: unknown): void => {
+          finish();
+          this.#options.onError?.(error);
+          // A client that reads one message per send would wait for ever.
+          if (answerNotifications) this.#send(accepted, '');
+        },
+      };
     };
-    const onReply = (reply: Message | undefined): void => {
-      finish();
-      if (reply !== undefined) this.#send(connection, reply);
-      else if (answerNotifications) this.#send(connection, '');
-    };
-    const onFailure = (error: unknown): void => {
-      finish();
-      this.#options.onError?.(error);
-      // A client that reads one message per send would wait for ever.
-      if (answerNotifications) this.#send(connection, '');
-    };
+    const serving = settlers(true);
+    const draining = settlers(false);
     const start = (message: Message): void => {
-      this.#calls.start();
+      const counted = this.#closing === undefined;
+      if (counted) this.#calls.start();
       calls.start();
+      const { onReply, onFailure } = counted ? serving : draining;
       handler(message, context).then(onReply, onFailure);
     };
     ws.on('message', (data: Buffer, isBinary: boolean) => {
-      connection.alive = true;
-      if (this.#closing !== undefined) return;
+      accepted.alive = true;
       const message = isBinary
         ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
         : data.toString();
@@ -296,7 +341,7 @@ export class WsServerTransport implements ServerTransport {
       else start(message);
     });
     ws.on('pong', () => {
-      connection.alive = true;
+      accepted.alive = true;
     });
     // Protocol errors of a peer (an over-size frame, bad UTF-8): ws closes the connection itself.
     ws.on('error', (error: Error & { code?: string }) => {
@@ -308,33 +353,63 @@ export class WsServerTransport implements ServerTransport {
             }),
       );
     });
-    ws.once('close', () => {
-      this.#connections.delete(connection);
+    ws.once('close', (code: number, reason: Buffer) => {
+      this.#connections.delete(accepted);
       waiting.length = 0;
-      controller.abort(new TransportError('The WebSocket connection closed'));
+      const text = reason.toString();
+      controller.abort(
+        new TransportError(
+          `The WebSocket connection closed (code ${String(code)}${text === '' ? '' : `: ${text}`})`,
+          { data: { code, reason: text } },
+        ),
+      );
     });
+    try {
+      this.#listenOptions?.onConnection?.(connection);
+    } catch (error) {
+      this.#options.onError?.(error);
+    }
   }
 
-  #send({ ws, sender }: Connection, reply: Message): void {
-    if (ws.readyState !== WebSocket.OPEN) return;
+  // The server's own message to a peer (a call, a notification): the replies' path, with the size
+  // limit checked first, as a peer with the same limit would close the connection over it.
+  #push(accepted: Accepted, message: Message): Promise<void> {
+    if (accepted.controller.signal.aborted || accepted.ws.readyState !== WebSocket.OPEN)
+      return Promise.reject(new TransportError('The WebSocket connection is closed'));
+    const size = messageSize(message);
+    if (size > this.#maxMessageSize)
+      return Promise.reject(tooLargeError(size, this.#maxMessageSize));
+    if (!this.#send(accepted, message))
+      return Promise.reject(
+        new TransportError(
+          'The WebSocket peer left too much unread (maxBufferedAmount); its connection was terminated',
+        ),
+      );
+    return sent;
+  }
+
+  // `false` when the message could not go out: the socket is closing, or the peer stopped reading.
+  #send({ ws, sender }: Accepted, reply: Message): boolean {
+    if (ws.readyState !== WebSocket.OPEN) return false;
     // A peer that left this much unread is not reading: drop it before it costs more memory. What
     // this tick has queued so far does not count: a burst of replies is not the peer's fault.
     if (sender.backlog > this.#maxBufferedAmount) {
       ws.terminate();
-      return;
+      return false;
     }
     sender.send(reply);
+    return true;
   }
 
   #beat(): void {
-    for (const connection of this.#connections) {
+    for (const accepted of this.#connections) {
       // Paused at maxInFlight, it cannot read the peer's pong: the wait is ours, not the peer's.
-      if (connection.calls.full) continue;
-      if (!connection.alive) {
-        connection.ws.terminate();
+      if (accepted.calls.full) continue;
+      if (!accepted.alive) {
+        accepted.ws.terminate();
       } else {
-        connection.alive = false;
-        connection.ws.ping();
+        accepted.alive = false;
+        accepted.ws.ping();
       }
     }
   }
@@ -351,7 +426,7 @@ function refuse(socket: Duplex, status: string): void {
   socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
 }
 
-function closeConnection(ws: WebSocket): Promise<void> {
+function closeConnection(ws: WebSocket, code = 1001, reason = 'Server closing'): Promise<void> {
   if (ws.readyState === WebSocket.CLOSED) return Promise.resolve();
   return new Promise<void>((resolve) => {
     const timer = setTimeout(() => {
@@ -363,6 +438,6 @@ function closeConnection(ws: WebSocket): Promise<void> {
     });
     // A connection paused at maxInFlight must be read again to see the peer's close frame.
     if (ws.isPaused) ws.resume();
-    ws.close(1001, 'Server closing');
+    ws.close(code, reason);
   });
 }

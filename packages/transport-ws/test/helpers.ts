@@ -111,20 +111,20 @@ export async function startAttachedServer(
   const rpc = new RpcServer(transport, new JsonRpcProtocol(), dispatcher);
   await rpc.serve();
   const port = (http.address() as { port: number }).port;
-  const server = Object.assign(Object.create(rpc) as RpcServer, {
-    async close() {
-      await rpc.close();
-      http.closeAllConnections();
-      await new Promise<void>((resolve) =>
-        http.close(() => {
-          resolve();
-        }),
-      );
-    },
-  });
+  // The server itself (its private fields need the real instance), with a close that ends both.
+  const closeRpc = rpc.close.bind(rpc);
+  rpc.close = async () => {
+    await closeRpc();
+    http.closeAllConnections();
+    await new Promise<void>((resolve) =>
+      http.close(() => {
+        resolve();
+      }),
+    );
+  };
   return {
     transport,
-    server,
+    server: rpc,
     url: `ws://127.0.0.1:${String(port)}/rpc`,
     destroySockets() {
       for (const socket of sockets) socket.destroy();

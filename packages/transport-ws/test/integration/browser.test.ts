@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RpcServer } from '@tinyrpc/core';
+import { RemoteError, RpcServer, type CallContext, type RpcPeer } from '@tinyrpc/core';
 import { JsonRpcProtocol } from '@tinyrpc/jsonrpc';
 import { gate } from '@tinyrpc/test-helpers';
 import { WsServerTransport } from '@tinyrpc/transport-ws';
@@ -55,7 +55,14 @@ describe.runIf(available)('WsClientTransport in a real browser (headless Chromiu
     });
     await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
     transport = new WsServerTransport({ server: http, path: '/ws' });
-    rpc = new RpcServer(transport, new JsonRpcProtocol(), testDispatcher());
+    const dispatcher = testDispatcher();
+    dispatcher.add(
+      'askPage',
+      async (context: CallContext, question: string) =>
+        `the page said: ${String(await context.peer?.call('pageAnswer', [question]))}`,
+      { context: true },
+    );
+    rpc = new RpcServer(transport, new JsonRpcProtocol(), dispatcher);
     await rpc.serve();
 
     browser = await chromium.launch({
@@ -148,5 +155,44 @@ describe.runIf(available)('WsClientTransport in a real browser (headless Chromiu
     );
     expect(again).toEqual({ ok: true, value: 10 });
     await page.close();
+  });
+
+  it('serves methods from the page (RpcPeer) that the Node server calls, from a handler and on its own', async () => {
+    const page = await browser.newPage();
+    const port = (http.address() as { port: number }).port;
+    await page.goto(`http://127.0.0.1:${String(port)}/`);
+    await page.waitForFunction(() => 'servePage' in globalThis);
+    const connected = new Promise<RpcPeer>((resolve) => {
+      const stop = rpc.onConnection((peer) => {
+        stop();
+        resolve(peer);
+      });
+    });
+
+    const asked = await page.evaluate(
+      (url) => (globalThis as unknown as { servePage(u: string): Promise<unknown> }).servePage(url),
+      `ws://127.0.0.1:${String(port)}/ws`,
+    );
+    expect(asked).toEqual({ ok: true, value: 'the page said: the page says hello' });
+
+    const peer = await connected;
+    expect(rpc.peers).toContain(peer);
+    await expect(peer.call('pageAnswer', ['Node'])).resolves.toBe('the page says Node');
+    // It is the browser that answers.
+    await expect(peer.call('pageUserAgent')).resolves.toMatch(/HeadlessChrome/);
+    const missing = await peer.call('noSuchPageMethod').catch((e: unknown) => e);
+    expect(RemoteError.is(missing)).toBe(true);
+    expect((missing as RemoteError).code).toBe(-32601);
+    await peer.notify('pageEvent', [42]);
+    await expect
+      .poll(() =>
+        page.evaluate(() =>
+          (globalThis as unknown as { servedEvents(): unknown[] }).servedEvents(),
+        ),
+      )
+      .toEqual([42]);
+
+    await page.close();
+    await waitUntil(() => !rpc.peers.includes(peer));
   });
 });

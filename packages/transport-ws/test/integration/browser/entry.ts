@@ -1,6 +1,6 @@
 // The page's script in the browser test, bundled by esbuild for the browser: it imports the packages
 // by name, so the `browser` export condition decides which client it gets.
-import { RpcClient, TransportError } from '@tinyrpc/core';
+import { RpcClient, RpcDispatcher, RpcPeer, TransportError } from '@tinyrpc/core';
 import { JsonRpcProtocol } from '@tinyrpc/jsonrpc';
 import { WsClientTransport } from '@tinyrpc/transport-ws';
 
@@ -72,4 +72,32 @@ async function afterLoss(): Promise<Outcome> {
   return settle(client?.call('add', [5, 5]) ?? Promise.resolve());
 }
 
-Object.assign(globalThis, { runCalls, startHanging, hangingOutcome, afterLoss });
+// The page serves methods that the Node server calls, over the connection it opened.
+const pageEvents: unknown[] = [];
+
+async function servePage(url: string): Promise<Outcome> {
+  const methods = new RpcDispatcher();
+  methods.add('pageAnswer', (question: string) => `the page says ${question}`);
+  methods.add('pageEvent', (value: unknown) => {
+    pageEvents.push(value);
+  });
+  methods.add('pageUserAgent', () => navigator.userAgent);
+  const transport = new WsClientTransport(url);
+  const peer = new RpcPeer(transport, new JsonRpcProtocol(), { dispatcher: methods });
+  await transport.connect();
+  // The server's handler calls the page back while this call waits.
+  return settle(peer.call('askPage', ['hello']));
+}
+
+function servedEvents(): unknown[] {
+  return pageEvents;
+}
+
+Object.assign(globalThis, {
+  runCalls,
+  startHanging,
+  hangingOutcome,
+  afterLoss,
+  servePage,
+  servedEvents,
+});
