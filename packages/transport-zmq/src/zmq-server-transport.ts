@@ -84,9 +84,10 @@ interface Peer {
 
 /**
  * Milliseconds between ZeroMQ reporting that some peer disconnected and the check of which one
- * (see {@link ZmqServerTransport}): disconnects in a burst cost one check.
+ * (see {@link ZmqServerTransport}): the events of a burst, of REQ peers too, cost one check, so a
+ * server with many DEALER peers probes them at most ten times a second.
  */
-const disconnectCheckDelay = 20;
+const disconnectCheckDelay = 100;
 
 /** Idle peers kept for their next call; past this many, the idle ones are forgotten. */
 const idlePeersKept = 1024;
