@@ -198,7 +198,8 @@ export class DealerChannel {
       this.#unansweredSince = undefined;
       // The body is the last frame; a server that answers like a REP socket adds a delimiter.
       const body = frames[frames.length - 1];
-      // An empty body answers a notification of a REQ-style peer: never a reply to a call.
+      // An empty body is never a message: it answers a REQ-style peer's notification, or is the
+      // probe a server of this library sends to find out which of its peers are gone.
       if (body === undefined || body.length === 0) continue;
       if (body.length > this.#options.maxMessageSize) {
         this.#refuse(body.length);

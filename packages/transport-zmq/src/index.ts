@@ -1,6 +1,8 @@
 /**
- * ZeroMQ transports for tinyrpc: a ROUTER server that answers REQ and DEALER peers, a pipelined
- * DEALER client and a strict REQ client, wire-compatible with Python tinyrpc's.
+ * ZeroMQ transports for tinyrpc: a ROUTER server that answers REQ and DEALER peers and calls its
+ * DEALER peers back, a pipelined DEALER client ({@link ZmqClientTransport}, a connection) and a
+ * strict REQ client ({@link ZmqReqClientTransport}, request/reply), wire-compatible with Python
+ * tinyrpc's.
  *
  * @example
  * ```ts

@@ -13,6 +13,8 @@ import {
 } from '@tinyrpc/core';
 import { defaultLimits, describeError, InFlight, tooLargeError } from '@tinyrpc/core/transport';
 import { Router } from 'zeromq';
+import { RouterConnection } from './router-connection.ts';
+import { checkSize } from './socket-settings.ts';
 
 /** Options of {@link ZmqServerTransport}: an `endpoint` to bind, or a `socket` of your own. */
 export interface ZmqServerTransportOptions {
@@ -23,7 +25,7 @@ export interface ZmqServerTransportOptions {
   readonly endpoint?: string;
   /**
    * A ROUTER socket of your own, already bound (or connected) as you need it. The transport takes
-   * it over: it sets `sendTimeout` to 0 and closes it in `close()`.
+   * it over: it sets `sendTimeout` to 0 and `mandatory` to `true`, and closes it in `close()`.
    */
   readonly socket?: Router;
   /**
@@ -47,7 +49,11 @@ export interface ZmqServerTransportOptions {
   readonly onError?: ErrorHandler;
 }
 
-/** What a {@link ZmqServerTransport} tells a handler about a message. */
+/**
+ * What a {@link ZmqServerTransport} tells a handler about a message. A message from a DEALER peer
+ * (no delimiter frame, no routing frames of a proxy) also carries its `connection`, with
+ * `connectionId` (the routing id again) and `signal`; one from a REQ peer carries neither.
+ */
 export interface ZmqTransportContext extends TransportContext {
   readonly transport: 'zmq';
   /** The ZeroMQ routing id of the peer that sent the message, in hexadecimal. */
@@ -71,8 +77,17 @@ type State = 'idle' | 'listening' | 'closing' | 'closed';
 interface Peer {
   readonly routingId: Buffer;
   readonly context: ZmqTransportContext;
+  /** Set for a DEALER peer: the server can send it calls of its own. */
+  readonly connection: RouterConnection | undefined;
   running: number;
 }
+
+/**
+ * Milliseconds between ZeroMQ reporting that some peer disconnected and the check of which one
+ * (see {@link ZmqServerTransport}): the events of a burst, of REQ peers too, cost one check, so a
+ * server with many DEALER peers probes them at most ten times a second.
+ */
+const disconnectCheckDelay = 100;
 
 /** Idle peers kept for their next call; past this many, the idle ones are forgotten. */
 const idlePeersKept = 1024;
@@ -86,6 +101,16 @@ const idlePeersKept = 1024;
  * always answered, a notification with an empty body frame, so the REQ peer can send again; other
  * peers (DEALER) get no reply to a notification. An empty body without a delimiter (a DEALER probe)
  * is ignored.
+ *
+ * Calls in both directions: a peer whose message is just its routing id and the body (a DEALER
+ * connected directly, as `ZmqClientTransport`) is a connection, announced to
+ * `ListenOptions.onConnection` with its first message and passed as `context.connection` with each
+ * one; the server's own calls go to it as `[routing id, body]`. A REQ peer (its delimiter frame
+ * gives it away) could not take a message it did not ask for, so it gets no connection, nor does a
+ * peer behind a proxy. ZeroMQ reports no peer that leaves: a connection ends (its signal aborts
+ * with a `TransportError`) when a send to it finds the peer gone (the socket is `mandatory`, so
+ * that send fails with EHOSTUNREACH instead of vanishing), when ZeroMQ reports a disconnect and an
+ * empty probe frame to the peer finds it gone, on `connection.close()`, and in `close()`.
  */
 export class ZmqServerTransport implements ServerTransport {
   /** The transport contract this transport implements. */
@@ -104,8 +129,12 @@ export class ZmqServerTransport implements ServerTransport {
    * its state again for each read.
    */
   readonly #peers = new Map<string, Peer>();
+  /** DEALER peers by routing id in hexadecimal, kept until their connection ends. */
+  readonly #connections = new Map<string, Peer>();
   /** The peer of the last request: most reads bring several requests of one peer. */
   #lastPeer: Peer | undefined;
+  #onConnection: ListenOptions['onConnection'];
+  #disconnectCheck: ReturnType<typeof setTimeout> | undefined;
   #state: State = 'idle';
   #boundEndpoint: string | undefined;
   #loop: Promise<void> | undefined;
@@ -131,9 +160,11 @@ export class ZmqServerTransport implements ServerTransport {
         linger: options.linger ?? defaultLinger,
         maxMessageSize: hardLimit(this.#maxMessageSize),
       });
-    // A ROUTER never blocks on send (it drops what it cannot route). Timeout 0 keeps every send on
-    // zeromq's synchronous path, so concurrent replies never meet its one-send-at-a-time EBUSY.
+    // Timeout 0 keeps every send on zeromq's synchronous path, so concurrent sends never meet its
+    // one-send-at-a-time EBUSY. Mandatory: a send to a peer that is gone fails (EHOSTUNREACH), and
+    // one to a peer whose queue is full fails (EAGAIN), instead of being dropped without a word.
     this.socket.sendTimeout = 0;
+    this.socket.mandatory = true;
     setBrand(this, serverTransportBrand);
   }
 
@@ -151,6 +182,7 @@ export class ZmqServerTransport implements ServerTransport {
     if (this.#state !== 'idle') throw new TransportError(`This transport is ${this.#state}`);
     this.#state = 'listening';
     this.#errorReply = options.errorReply;
+    this.#onConnection = options.onConnection;
     if (this.#bindTo !== undefined) {
       try {
         await this.socket.bind(this.#bindTo);
@@ -163,12 +195,19 @@ export class ZmqServerTransport implements ServerTransport {
       }
     }
     this.#boundEndpoint = this.socket.lastEndpoint ?? undefined;
+    // ZeroMQ names no peer in a disconnect event (only the bound endpoint), so every connection is
+    // probed, once per burst of events.
+    this.socket.events.on('disconnect', () => {
+      this.#scheduleDisconnectCheck();
+    });
     this.#loop = this.#receive(handler);
   }
 
   /**
-   * Stops handling requests (ones arriving from now on are dropped), waits until every request in
-   * flight is answered, then closes the socket with its linger so those replies still leave.
+   * Stops handling requests (ones arriving from now on are dropped), ends every connection, waits
+   * until every request in flight is answered, then closes the socket with its linger so those
+   * replies still leave. Connections end first: a reply to one of the server's own calls could no
+   * longer be read, so a handler waiting for one fails at once instead of holding `close()`.
    */
   close(): Promise<void> {
     this.#closing ??= this.#close();
@@ -177,6 +216,9 @@ export class ZmqServerTransport implements ServerTransport {
 
   async #close(): Promise<void> {
     this.#state = 'closing';
+    clearTimeout(this.#disconnectCheck);
+    const closing = new TransportError('The ZeroMQ server is closing');
+    for (const peer of [...this.#connections.values()]) peer.connection?.end(closing);
     await this.#inFlight.drain();
     // The socket may have been closed under the transport already.
     if (!this.socket.closed) {
@@ -218,7 +260,8 @@ export class ZmqServerTransport implements ServerTransport {
       this.#refuse(frames, new InvalidRequestError(error.message), answerAlways);
       return;
     }
-    const peer = this.#peer(frames[0] as Buffer);
+    // Only a DEALER connected directly sends nothing but its body: it can take calls of the server.
+    const peer = this.#peer(frames[0] as Buffer, last === 1);
     if (peer.running >= this.#maxInFlight) {
       // The protocol reads the refused call, so the busy reply carries its id (a notification gets none).
       this.#refuse(frames, this.#busy(), answerAlways, body);
@@ -234,7 +277,8 @@ export class ZmqServerTransport implements ServerTransport {
     this.#inFlight.start();
     answer.then(
       (reply) => {
-        if (reply !== undefined || answerAlways) this.#reply(frames, reply ?? emptyFrame);
+        if (reply !== undefined || answerAlways)
+          this.#reply(frames, reply ?? emptyFrame, peer.connection);
         this.#finished(peer);
       },
       (error: unknown) => {
@@ -246,19 +290,109 @@ export class ZmqServerTransport implements ServerTransport {
     );
   }
 
-  // The state of the peer with this routing id, made when its first call in a while arrives.
-  #peer(routingId: Buffer): Peer {
+  // The state of the peer with this routing id, made when its first call in a while arrives (for a
+  // DEALER peer, `direct`: when its connection opens).
+  #peer(routingId: Buffer, direct: boolean): Peer {
     const last = this.#lastPeer;
-    if (last !== undefined && last.routingId.equals(routingId)) return last;
+    if (
+      last !== undefined &&
+      (last.connection !== undefined) === direct &&
+      last.routingId.equals(routingId)
+    )
+      return last;
     const peerId = routingId.toString('hex');
-    let peer = this.#peers.get(peerId);
+    const peers = direct ? this.#connections : this.#peers;
+    let peer = peers.get(peerId);
     if (peer === undefined) {
-      if (this.#peers.size >= idlePeersKept) this.#forgetIdlePeers();
-      peer = { routingId, context: { transport: 'zmq', peerId }, running: 0 };
-      this.#peers.set(peerId, peer);
+      peer = direct ? this.#open(routingId, peerId) : this.#remember(routingId, peerId);
     }
     this.#lastPeer = peer;
     return peer;
+  }
+
+  #remember(routingId: Buffer, peerId: string): Peer {
+    if (this.#peers.size >= idlePeersKept) this.#forgetIdlePeers();
+    const peer: Peer = {
+      routingId,
+      context: { transport: 'zmq', peerId },
+      connection: undefined,
+      running: 0,
+    };
+    this.#peers.set(peerId, peer);
+    return peer;
+  }
+
+  // A DEALER peer's first message since its connection opened: the connection is announced before
+  // the message is handled.
+  #open(routingId: Buffer, peerId: string): Peer {
+    const envelope = [routingId];
+    const connection: RouterConnection = new RouterConnection(
+      peerId,
+      (message): Promise<void> => this.#sendTo(connection, envelope, message),
+      (ended) => {
+        this.#connections.delete(ended.id);
+        if (this.#lastPeer?.connection === ended) this.#lastPeer = undefined;
+      },
+    );
+    const peer: Peer = { routingId, context: connection.messageContext, connection, running: 0 };
+    this.#connections.set(peerId, peer);
+    try {
+      this.#onConnection?.(connection);
+    } catch (error) {
+      this.#onError?.(error);
+    }
+    return peer;
+  }
+
+  // The server's own message to a DEALER peer, through the path the replies take.
+  #sendTo(connection: RouterConnection, envelope: Buffer[], message: Message): Promise<void> {
+    const tooLarge = checkSize(message, this.#maxMessageSize);
+    if (tooLarge !== undefined) return Promise.reject(tooLarge);
+    let sent: Promise<void>;
+    try {
+      sent = this.socket.send([...envelope, message]);
+    } catch (error) {
+      return Promise.reject(this.#sendFailure(connection, error));
+    }
+    return sent.then(undefined, (error: unknown) => {
+      throw this.#sendFailure(connection, error);
+    });
+  }
+
+  #sendFailure(connection: RouterConnection, error: unknown): TransportError {
+    const code = (error as { code?: unknown } | null)?.code;
+    if (code === 'EHOSTUNREACH') {
+      const gone = new TransportError(`The ZeroMQ peer ${connection.id} is gone`, { cause: error });
+      connection.end(gone);
+      return gone;
+    }
+    if (code === 'EAGAIN') {
+      return new TransportError(
+        `The ZeroMQ peer ${connection.id} takes no more messages now (its queue is full)`,
+        { cause: error },
+      );
+    }
+    if (this.socket.closed)
+      return new TransportError('The ZeroMQ server is closed', { cause: error });
+    return new TransportError(`ZeroMQ send failed: ${describeError(error)}`, { cause: error });
+  }
+
+  #scheduleDisconnectCheck(): void {
+    if (this.#disconnectCheck !== undefined || this.#connections.size === 0) return;
+    this.#disconnectCheck = setTimeout(() => {
+      this.#disconnectCheck = undefined;
+      this.#checkConnections();
+    }, disconnectCheckDelay);
+  }
+
+  // An empty frame to each DEALER peer: one that is gone fails at once (the socket is mandatory).
+  // Peers of this library skip empty frames (they answer a REQ peer's notification).
+  #checkConnections(): void {
+    if (this.#state !== 'listening') return;
+    for (const peer of [...this.#connections.values()]) {
+      const connection = peer.connection as RouterConnection;
+      this.#sendTo(connection, [peer.routingId], emptyFrame).then(undefined, ignore);
+    }
   }
 
   #forgetIdlePeers(): void {
@@ -296,14 +430,25 @@ export class ZmqServerTransport implements ServerTransport {
 
   // The reply goes back with the request's envelope: its frames with the body replaced. With
   // sendTimeout 0 it is in ZeroMQ's queue when send returns, before close() can close the socket.
-  // ZeroMQ drops replies to peers that are gone.
-  #reply(frames: (Buffer | Message)[], reply: Message): void {
+  // A reply to a peer that is gone, or whose queue is full, is dropped: nobody waits for it here.
+  // A gone DEALER peer's connection ends.
+  #reply(frames: (Buffer | Message)[], reply: Message, connection?: RouterConnection): void {
     frames[frames.length - 1] = reply;
+    let sent: Promise<void>;
     try {
-      this.socket.send(frames).then(undefined, ignore);
+      sent = this.socket.send(frames);
     } catch {
       // The socket was closed under the transport: nothing can be answered any more.
+      return;
     }
+    sent.then(
+      undefined,
+      connection === undefined
+        ? ignore
+        : (error: unknown) => {
+            this.#sendFailure(connection, error);
+          },
+    );
   }
 }
 

@@ -32,7 +32,7 @@ async function rawRouter(): Promise<{ socket: Router; endpoint: string }> {
 const textDispatcher = (): RpcDispatcher =>
   testDispatcher().add('text', (length: number) => 'z'.repeat(length));
 
-describe('ZmqClientTransport, DEALER mode', () => {
+describe('ZmqClientTransport (DEALER)', () => {
   it('is a branded connection', () => {
     const transport = new ZmqClientTransport('tcp://127.0.0.1:1');
     defer(() => transport.close());
@@ -241,7 +241,7 @@ describe('ZmqClientTransport, DEALER mode', () => {
   });
 });
 
-describe('ZmqClientTransport, REQ mode', () => {
+describe('ZmqReqClientTransport (REQ)', () => {
   it('is a request/reply transport: no subscribe, send resolves the reply', async () => {
     const { endpoint } = await startServer();
     const { client, transport } = connect(endpoint, { mode: 'req' });
@@ -375,9 +375,9 @@ describe('ZmqClientTransport, REQ mode', () => {
   });
 });
 
-describe('ZmqClientTransport and a restarted server', () => {
+describe('ZmqClientTransport and ZmqReqClientTransport and a restarted server', () => {
   it.each(['dealer', 'req'] as const)(
-    '%s mode keeps working across a server restart',
+    'the %s client keeps working across a server restart',
     async (mode) => {
       const first = await startServer();
       const endpoint = first.endpoint;

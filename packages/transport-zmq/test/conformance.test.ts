@@ -68,7 +68,7 @@ runTransportConformance(
   },
 );
 
-// REQ mode is strict request/reply: one call at a time per client (the rest queued), `send`
+// ZmqReqClientTransport is strict request/reply: one call at a time per client (the rest queued), `send`
 // resolves the reply. It cannot tell a dropped connection from a slow server: such calls end by
 // their timeout (README, "Lost connections and restarts"), so `disconnect` is not claimed.
 runTransportConformance(

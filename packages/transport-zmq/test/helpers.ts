@@ -68,7 +68,10 @@ export async function startServer(
   return { server, transport, endpoint: transport.endpoint as string };
 }
 
-/** An RpcClient on a ZmqClientTransport; closed after the test. */
+/**
+ * An RpcClient on a ZmqClientTransport (DEALER), or on a ZmqReqClientTransport for `mode: 'req'`
+ * (a shorthand of these tests: the transports have no such option); closed after the test.
+ */
 export function connect(
   endpoint: string,
   options: ZmqClientTransportOptions &

@@ -96,10 +96,19 @@ describe('ZmqServerTransport', () => {
       contexts.push(context as ZmqTransportContext);
       return Promise.resolve(message);
     });
+    const peerId = Buffer.from('peer-1').toString('hex');
     const socket = dealer(transport.endpoint as string, 'peer-1');
     await socket.send('ping');
     expect(await receiveWithin(socket, 2000)).toEqual(['ping']);
-    expect(contexts).toEqual([{ transport: 'zmq', peerId: Buffer.from('peer-1').toString('hex') }]);
+    const other = req(transport.endpoint as string);
+    await other.send('pong');
+    expect(await receiveWithin(other, 2000)).toEqual(['pong']);
+    // The DEALER peer is a connection; the REQ peer is not.
+    expect(contexts).toHaveLength(2);
+    expect(contexts[0]).toMatchObject({ transport: 'zmq', peerId, connectionId: peerId });
+    expect(contexts[0]?.connection?.id).toBe(peerId);
+    expect(contexts[0]?.signal).toBe(contexts[0]?.connection?.signal);
+    expect(contexts[1]).toEqual({ transport: 'zmq', peerId: expect.any(String) as unknown });
   });
 
   it('handles requests concurrently and answers each as it finishes', async () => {
