@@ -129,7 +129,9 @@ describe('a vscode-jsonrpc client over TCP, our RpcServer', () => {
     expect(TransportError.is(await direct)).toBe(true);
     expect(peer.pendingCount).toBe(0);
     await expect.poll(() => server.peers).toEqual([]);
-    // Its own call, whose handler waited on ours, fails on its side too.
+    // Its own call stays pending on its side until its connection is disposed (vscode-jsonrpc's
+    // way), which rejects it.
+    connection.dispose();
     expect(await first).toBeInstanceOf(Error);
   });
 });
