@@ -63,6 +63,10 @@ const formatAddress = (socket: Socket): string | undefined => {
  * a TCP or Unix socket server. Messages of one connection are handled concurrently and each reply
  * goes back on the connection its request came on.
  *
+ * Each connection is a `ServerConnection` (passed to `onConnection` and as `context.connection`),
+ * so the server can call the client back on it. Its `signal` aborts when the connection is gone,
+ * and as soon as the peer ends its side or is no longer read, since no reply can come then.
+ *
  * `close()` stops accepting connections and messages, sends the replies of calls in flight, then
  * ends every connection. A frame over `maxMessageSize` is answered with an error response (id
  * `null`) and its connection ends once the calls before it are answered; a frame it cannot read
