@@ -62,7 +62,7 @@ const clientMethods = (): RpcDispatcher =>
   new RpcDispatcher().add('answer', (question: string) => `${question}!`);
 
 async function serve(
-  options: Partial<StreamServerOptions> & { framing?: Framing },
+  options: Omit<StreamServerOptions, 'port' | 'host' | 'path' | 'server' | 'stream'>,
   methods = serverMethods(),
   errors: unknown[] = [],
   serverOptions: RpcServerOptions = {},
@@ -71,7 +71,7 @@ async function serve(
     port: 0,
     onError: (error) => errors.push(error),
     ...options,
-  } as StreamServerOptions);
+  });
   const server = new RpcServer(transport, protocol, methods, serverOptions);
   await server.serve();
   cleanups.push(() => server.close());
