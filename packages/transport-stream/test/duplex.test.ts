@@ -1,6 +1,7 @@
 // Calls in both directions over one stream connection, with real TCP sockets: a server that calls
 // back the client its request came from, pushes to it, and loses it.
 import { connect, type AddressInfo, type Socket } from 'node:net';
+import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   RemoteError,
@@ -117,6 +118,29 @@ describe.each(['content-length', 'newline'] as const)('over TCP, %s framing', (f
 });
 
 describe('a stream server with connections', () => {
+  it('one stream (as stdio) is one connection the server calls back on', async () => {
+    const up = new PassThrough();
+    const down = new PassThrough();
+    const transport = new StreamServerTransport({ stream: { readable: up, writable: down } });
+    const server = new RpcServer(transport, protocol, serverMethods());
+    const connected = deferred<RpcPeer>();
+    server.onConnection((p) => {
+      connected.resolve(p);
+    });
+    await server.serve();
+    cleanups.push(() => server.close());
+    const peer = new RpcPeer(
+      new StreamClientTransport({ stream: { readable: down, writable: up } }),
+      protocol,
+      { dispatcher: clientMethods() },
+    );
+    cleanups.push(() => peer.close());
+    const serverPeer = await connected.promise;
+    expect(server.peers).toEqual([serverPeer]);
+    await expect(peer.call('askBack', ['stdio'])).resolves.toBe('client said stdio!');
+    await expect(serverPeer.call('answer', ['pushed'])).resolves.toBe('pushed!');
+  });
+
   it('passes one ServerConnection per socket to onConnection and with every message', async () => {
     const seen: ServerConnection[] = [];
     const methods = new RpcDispatcher().add(
