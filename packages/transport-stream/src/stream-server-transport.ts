@@ -8,6 +8,7 @@ import {
   type ErrorHandler,
   type ListenOptions,
   type MessageHandler,
+  type ServerConnection,
   type ServerLimits,
   type ServerTransport,
   type TransportContext,
@@ -61,6 +62,10 @@ const formatAddress = (socket: Socket): string | undefined => {
  * A server transport over byte streams: one stream (this process's stdio), or every connection of
  * a TCP or Unix socket server. Messages of one connection are handled concurrently and each reply
  * goes back on the connection its request came on.
+ *
+ * Each connection is a `ServerConnection` (passed to `onConnection` and as `context.connection`),
+ * so the server can call the client back on it. Its `signal` aborts when the connection is gone,
+ * and as soon as the peer ends its side or is no longer read, since no reply can come then.
  *
  * `close()` stops accepting connections and messages, sends the replies of calls in flight, then
  * ends every connection. A frame over `maxMessageSize` is answered with an error response (id
@@ -167,12 +172,33 @@ export class StreamServerTransport implements ServerTransport {
 
   #accept(stream: ByteStream, remoteAddress: string | undefined): void {
     const handler = this.#handler as MessageHandler;
+    // Aborts the signals of its calls in flight: the connection is gone.
     const controller = new AbortController();
-    const context: TransportContext = {
+    // Aborts the connection's own signal, which fails the server's calls waiting on it: the
+    // connection is gone, or the peer ended its side or is no longer read, so no reply can come.
+    const answerable = new AbortController();
+    const noMoreReplies = (why: string): void => {
+      answerable.abort(new TransportError(`${why}; no reply to a call of the server can come`));
+    };
+    const id = String(++this.#nextId);
+    const peerContext: TransportContext = {
       transport: 'stream',
-      connectionId: String(++this.#nextId),
-      signal: controller.signal,
+      connectionId: id,
       ...(remoteAddress === undefined ? {} : { remoteAddress }),
+    };
+    // The server's own calls and notifications to the peer: through the writer the replies use,
+    // so they share its framing, size limit, coalescing and backpressure.
+    const peer: ServerConnection = {
+      id,
+      signal: answerable.signal,
+      context: peerContext,
+      send: (message) => connection.send(message),
+      close: () => connection.end(),
+    };
+    const context: TransportContext = {
+      ...peerContext,
+      signal: controller.signal,
+      connection: peer,
     };
     let closed!: () => void;
     const whenClosed = new Promise<void>((resolve) => {
@@ -221,14 +247,18 @@ export class StreamServerTransport implements ServerTransport {
           const reply = this.#listenOptions.errorReply?.(new InvalidRequestError(error.message));
           if (reply !== undefined) connection.send(reply).catch(() => undefined);
           served.ended = true;
+          noMoreReplies('The connection is not read after an over-size message');
           this.#endWhenIdle(served);
         },
         onEnd: () => {
           served.ended = true;
+          noMoreReplies('The peer ended its side of the connection');
           this.#endWhenIdle(served);
         },
         onClose: (error) => {
-          controller.abort(error ?? new TransportError('The connection closed'));
+          const reason = error ?? new TransportError('The connection closed');
+          answerable.abort(reason);
+          controller.abort(reason);
           this.#connections.delete(served);
           if (error !== undefined) this.#report(error);
           closed();
@@ -246,6 +276,12 @@ export class StreamServerTransport implements ServerTransport {
     });
     const served: Served = { connection, calls, closed: whenClosed, ended: false };
     this.#connections.add(served);
+    // Before any message of it is read: the data events fire on a later turn.
+    try {
+      this.#listenOptions.onConnection?.(peer);
+    } catch (error) {
+      this.#report(error);
+    }
   }
 
   // A connection whose peer sends nothing more, or of a closing server, ends once its replies are out.
