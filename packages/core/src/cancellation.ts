@@ -45,6 +45,8 @@ export function deadlineOf(context: TransportContext, now = Date.now()): number 
 interface Running {
   controller: AbortController | undefined;
   cancelled: boolean;
+  /** The connection is gone: a stream stops, its answer stays. */
+  ended: boolean;
   /** Items a stream may still send before the consumer grants more. */
   credit: number;
   /** Wakes a stream producer waiting for credit or for its cancel. */
@@ -115,13 +117,13 @@ export class RunningCalls {
    */
   async takeCredit(id: RequestId): Promise<boolean> {
     const running = this.#entry(id);
-    while (running.credit <= 0 && !running.cancelled) {
+    while (running.credit <= 0 && !running.cancelled && !running.ended) {
       await new Promise<void>((resolve) => {
         running.wake = resolve;
       });
     }
     running.wake = undefined;
-    if (running.cancelled) return false;
+    if (running.cancelled || running.ended) return false;
     running.credit -= 1;
     return true;
   }
@@ -160,16 +162,30 @@ export class RunningCalls {
     running.wake?.();
   }
 
-  /** Cancels every call: the connection they came on is gone. */
-  cancelAll(): void {
-    for (const id of [...this.#calls.keys()]) this.cancel(id);
+  /**
+   * The connection these calls came on is gone (or the caller can send nothing more): their
+   * signals abort with `reason` and streams stop, but an answer that can still go out is not
+   * replaced with "request cancelled".
+   */
+  endAll(reason: unknown): void {
+    for (const running of this.#calls.values()) {
+      running.ended = true;
+      running.controller?.abort(reason);
+      running.wake?.();
+    }
     this.#opened.clear();
   }
 
   #entry(id: RequestId): Running {
     let running = this.#calls.get(id);
     if (running === undefined) {
-      running = { controller: undefined, cancelled: false, credit: 0, wake: undefined };
+      running = {
+        controller: undefined,
+        cancelled: false,
+        ended: false,
+        credit: 0,
+        wake: undefined,
+      };
       this.#calls.set(id, running);
     }
     return running;

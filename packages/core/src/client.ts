@@ -736,7 +736,7 @@ export class RpcClient {
   #lost(error: Error, closed = false): void {
     this.#closing.abort(error);
     if (!closed) this.#closing = new AbortController();
-    this.#running.cancelAll();
+    this.#running.endAll(error);
     this.#failAll(error);
   }
 

@@ -226,7 +226,7 @@ export class RpcServer {
       'abort',
       () => {
         this.#connections.delete(connection);
-        state.running.cancelAll();
+        state.running.endAll(connection.signal.reason);
       },
       { once: true },
     );

@@ -50,6 +50,11 @@ export class StreamClientTransport implements Connection {
   readonly specificationVersion = 1;
   /** A connection: replies and calls from the other end arrive through `subscribe`. */
   readonly kind = 'connection';
+  /**
+   * Aborted calls send `$/cancelRequest` by default: the other end of a stream is tinyrpc's or
+   * LSP-style (vscode-jsonrpc), and both understand it.
+   */
+  readonly cancelRequests = true;
   readonly #options: StreamClientOptions;
   readonly #reconnect: Required<ReconnectOptions> | undefined;
   readonly #listeners = new Set<ClientTransportListener>();
