@@ -59,20 +59,32 @@ function dispatcher(seen: Seen[], ran: { count: number }): RpcDispatcher {
     )
     .add(
       'wait',
-      (context: CallContext) => {
+      // Answers once context.signal aborts; with `linger`, only once the request is gone, so that
+      // an answer sent at the deadline cannot beat the client's closing of the request.
+      (context: CallContext, linger = false) => {
         const entry = look(context);
         const transportSignal = context.transport.signal as AbortSignal;
-        transportSignal.addEventListener('abort', () => (entry.gone = Date.now()), { once: true });
         return new Promise((resolve) => {
           const timer = setTimeout(() => {
             resolve('not aborted');
           }, 10_000);
+          const end = (): void => {
+            clearTimeout(timer);
+            resolve('aborted');
+          };
+          transportSignal.addEventListener(
+            'abort',
+            () => {
+              entry.gone = Date.now();
+              if (linger) end();
+            },
+            { once: true },
+          );
           context.signal.addEventListener(
             'abort',
             () => {
               entry.aborted = { at: Date.now(), reason: context.signal.reason };
-              clearTimeout(timer);
-              resolve('aborted');
+              if (!linger) end();
             },
             { once: true },
           );
@@ -203,7 +215,7 @@ describe.each(Object.keys(setups))('%s', (name) => {
   test("a timed-out call closes its request and its deadline passes: the handler's signal aborts", async () => {
     const { seen, client } = await setUp();
     const sentAt = Date.now();
-    const error = await client.call('wait', [], { timeout: 300 }).catch((e: unknown) => e);
+    const error = await client.call('wait', [true], { timeout: 300 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RpcTimeoutError);
     await waitUntil(
       () => seen[0]?.aborted !== undefined && seen[0].gone !== undefined,
