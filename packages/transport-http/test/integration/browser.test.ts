@@ -44,7 +44,11 @@ function listen(server: Server): Promise<string> {
 
 function shut(server: Server): Promise<void> {
   server.closeAllConnections();
-  return new Promise((resolve) => server.close(() => resolve()));
+  return new Promise((resolve) => {
+    server.close(() => {
+      resolve();
+    });
+  });
 }
 
 describe.runIf(available)('HttpClientTransport in a real browser (headless Chromium)', () => {
@@ -146,10 +150,10 @@ describe.runIf(available)('HttpClientTransport in a real browser (headless Chrom
   });
 
   afterAll(async () => {
-    await browser?.close();
-    await rpc?.close();
-    if (api !== undefined) await shut(api);
-    if (pages !== undefined) await shut(pages);
+    await browser.close();
+    await rpc.close();
+    await shut(api);
+    await shut(pages);
   });
 
   it("a fetch the page aborts aborts the Node handler's signal", async () => {
