@@ -1,5 +1,6 @@
 import {
   clientTransportBrand,
+  deadlineHeader,
   defaultLimits,
   setBrand,
   TransportError,
@@ -45,6 +46,8 @@ const snippetLength = 200;
 
 const decoder = new TextDecoder();
 
+const lowerDeadlineHeader = deadlineHeader.toLowerCase();
+
 /**
  * Sends each message as the body of an HTTP `POST` and resolves with the body of the answer, like
  * Python tinyrpc's `HttpPostClientTransport`. Built on the platform `fetch`, so it runs in Node and
@@ -57,6 +60,10 @@ const decoder = new TextDecoder();
  * {@link HttpTransportError}; a reply over `maxMessageSize` with a `TransportError`; an aborted
  * `signal` with its reason. A one-way message resolves once the answer's status arrived, without
  * reading its body.
+ *
+ * A call's deadline (`SendOptions.deadline`, which `RpcClient` sets for every call with a timeout)
+ * travels as the `Tinyrpc-Deadline` header, the milliseconds left; an aborted call closes its
+ * request's connection, which aborts the server's `context.signal`.
  */
 export class HttpClientTransport implements RequestReplyTransport {
   /** The transport contract this transport implements. */
@@ -69,7 +76,10 @@ export class HttpClientTransport implements RequestReplyTransport {
   readonly maxMessageSize: number;
   /** The `timeout` option: `RpcClient` applies it to calls that set none of their own. */
   readonly defaultTimeout?: number;
-  /** Call headers (`SendOptions.headers`: a trace context…) travel as HTTP request headers. */
+  /**
+   * Call headers (`SendOptions.headers`: a trace context…) travel as HTTP request headers, and the
+   * call's deadline as `Tinyrpc-Deadline`.
+   */
   readonly supportsHeaders = true;
   readonly #fetch: typeof fetch;
   readonly #requestInit: HttpClientTransportOptions['requestInit'];
@@ -109,10 +119,7 @@ export class HttpClientTransport implements RequestReplyTransport {
       const response = await this.#fetch(this.url, {
         ...this.#requestInit,
         method: 'POST',
-        headers:
-          options.headers === undefined
-            ? this.#headersFor(contentType)
-            : { ...this.#headersFor(contentType), ...options.headers },
+        headers: this.#requestHeaders(contentType, options),
         body: message as BodyInit,
         signal,
       });
@@ -140,6 +147,23 @@ export class HttpClientTransport implements RequestReplyTransport {
   close(): Promise<void> {
     this.#closing.abort(new TransportError('The HTTP client transport is closed'));
     return Promise.resolve();
+  }
+
+  // The shared headers object on the hot path (no call headers, no deadline); a new one otherwise,
+  // with names in lower case like the transport's own, so that a call's header (and the call's
+  // deadline, RpcClient's) replaces one of another case instead of joining it as `a, b`.
+  #requestHeaders(contentType: string, options: SendOptions): Record<string, string> {
+    const base = this.#headersFor(contentType);
+    const { headers, deadline } = options;
+    if (headers === undefined && deadline === undefined) return base;
+    const result = { ...base };
+    if (headers !== undefined) {
+      for (const [name, value] of Object.entries(headers)) result[name.toLowerCase()] = value;
+    }
+    if (deadline !== undefined) {
+      result[lowerDeadlineHeader] = String(Math.max(0, Math.floor(deadline - Date.now())));
+    }
+    return result;
   }
 
   #headersFor(contentType: string): Record<string, string> {

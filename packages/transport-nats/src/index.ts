@@ -44,5 +44,8 @@ export {
   type NatsClientTransportOptions,
   type NatsSendOptions,
 } from './nats-client-transport.ts';
+// Deprecated exports, kept so that code written against them goes on working.
+// eslint-disable-next-line @typescript-eslint/no-deprecated
 export { deadlineHeader, traceHeaders, type NatsConnectionOptions } from './nats-connection.ts';
+// eslint-disable-next-line @typescript-eslint/no-deprecated
 export { sendDeadline } from './deadline-interceptor.ts';

@@ -1,5 +1,6 @@
 import {
   clientTransportBrand,
+  deadlineHeader,
   setBrand,
   TransportError,
   type RequestReplyTransport,
@@ -10,6 +11,7 @@ import {
   createInbox,
   Events,
   headers,
+  Match,
   type Msg,
   type MsgHdrs,
   type NatsConnection,
@@ -20,7 +22,6 @@ import { describeError, messageSize, raceSignal, tooLargeError } from '@tinyrpc/
 import {
   checkedMaxMessageSize,
   checkSubject,
-  deadlineHeader,
   openConnection,
   payloadLimit,
   serverOf,
@@ -50,11 +51,12 @@ export interface NatsClientTransportOptions extends NatsConnectionOptions {
 /** Default of {@link NatsClientTransportOptions.defaultTimeout}, in milliseconds. */
 export const defaultCallTimeout = 30_000;
 
-/** {@link NatsClientTransport.send}'s options: the contract's, and what travels in NATS headers. */
-export interface NatsSendOptions extends SendOptions {
-  /** When the caller stops waiting (epoch ms); travels as `Tinyrpc-Deadline`, the time left in ms. */
-  readonly deadline?: number;
-}
+/**
+ * {@link NatsClientTransport.send}'s options: the contract's `SendOptions`, whose `deadline` (epoch
+ * ms, which `RpcClient` sets for every call with a timeout) travels as `Tinyrpc-Deadline`, the
+ * time left in ms.
+ */
+export type NatsSendOptions = SendOptions;
 
 // One call waiting for its reply on the shared inbox.
 interface Pending {
@@ -203,7 +205,9 @@ export class NatsClientTransport implements RequestReplyTransport {
         for (const [key, value] of Object.entries(source)) result.set(key, value);
     }
     if (options.deadline !== undefined) {
-      result.set(deadlineHeader, String(Math.max(0, Math.floor(options.deadline - Date.now()))));
+      // RpcClient's deadline replaces one set by hand or by `sendDeadline`, whatever its case.
+      const left = Math.max(0, Math.floor(options.deadline - Date.now()));
+      result.set(deadlineHeader, String(left), Match.IgnoreCase);
     }
     return result;
   }

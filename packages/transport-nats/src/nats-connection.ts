@@ -1,4 +1,9 @@
-import { TransportError, type ErrorHandler, type ReconnectOptions } from '@tinyrpc/core';
+import {
+  deadlineHeader as coreDeadlineHeader,
+  TransportError,
+  type ErrorHandler,
+  type ReconnectOptions,
+} from '@tinyrpc/core';
 import { Backoff, defaultLimits, describeError, reconnectOptions } from '@tinyrpc/core/transport';
 import {
   connect,
@@ -38,8 +43,12 @@ export interface NatsConnectionOptions {
   readonly onError?: ErrorHandler;
 }
 
-/** The header carrying a call's remaining time, in whole milliseconds, as the client sent it. */
-export const deadlineHeader = 'Tinyrpc-Deadline';
+/**
+ * The header carrying a call's remaining time, in whole milliseconds, as the client sent it.
+ *
+ * @deprecated Import `deadlineHeader` from `@tinyrpc/core`: this is the same value, core's.
+ */
+export const deadlineHeader: typeof coreDeadlineHeader = coreDeadlineHeader;
 
 /** Header names the W3C Trace Context travels under, as every tracing library spells them. */
 export const traceHeaders = ['traceparent', 'tracestate'] as const;

@@ -19,6 +19,7 @@ import {
   type Subscription,
 } from 'nats';
 import {
+  deadlineOf,
   defaultLimits,
   describeError,
   InFlight,
@@ -28,7 +29,6 @@ import {
 import {
   checkedMaxMessageSize,
   checkSubject,
-  deadlineHeader,
   headerRecord,
   openConnection,
   payloadLimit,
@@ -82,7 +82,10 @@ export interface NatsTransportContext extends TransportContext {
   readonly subject: string;
   /** Where the answer goes; `undefined` for a notification. */
   readonly replyTo: string | undefined;
-  /** When the caller stops waiting (epoch milliseconds), from the `Tinyrpc-Deadline` header. */
+  /**
+   * When the caller stops waiting (epoch milliseconds), from the `Tinyrpc-Deadline` header as
+   * core's `deadlineOf` reads it (whole milliseconds; any other value is no deadline).
+   */
   readonly deadline: number | undefined;
 }
 
@@ -310,18 +313,16 @@ export class NatsServerTransport implements ServerTransport {
       else this.#respondError(msg, serviceErrorCodes.tooLarge, error.message);
       return;
     }
-    const remaining = msg.headers?.get(deadlineHeader);
-    let deadline: number | undefined;
-    if (remaining !== undefined && remaining !== '') {
-      const ms = Number(remaining);
-      if (Number.isFinite(ms)) {
-        // The caller has stopped waiting: running the call would answer nobody.
-        if (ms <= 0) {
-          this.#expired++;
-          return;
-        }
-        deadline = Date.now() + ms;
-      }
+    const callHeaders = headerRecord(msg.headers);
+    // Read as core reads the header, so context.deadline is what RpcServer would make of it.
+    const deadline =
+      callHeaders === undefined
+        ? undefined
+        : deadlineOf({ transport: 'nats', headers: callHeaders });
+    // The caller has stopped waiting: running the call, or answering it, would reach nobody.
+    if (deadline !== undefined && deadline <= Date.now()) {
+      this.#expired++;
+      return;
     }
     const client = replyTo === undefined ? '' : replyTo.slice(0, replyTo.lastIndexOf('.') + 1);
     const running = this.#perClient.get(client) ?? 0;
@@ -348,7 +349,7 @@ export class NatsServerTransport implements ServerTransport {
       subject: msg.subject,
       replyTo,
       deadline,
-      headers: headerRecord(msg.headers),
+      headers: callHeaders,
       signal: this.#gone.signal,
     };
     void this.#inFlight.track(this.#answer(handler, msg, context, listening.limit, client));

@@ -205,7 +205,7 @@ describe.skipIf(!available)('NATS transports', () => {
     expect(context?.deadline).toBeLessThanOrEqual(Date.now() + 4000);
   });
 
-  it('carries the headers of RpcClient calls: trace context from an interceptor, the deadline from sendDeadline', async () => {
+  it("carries the headers of RpcClient calls: trace context from an interceptor, the deadline from RpcClient's timeout", async () => {
     const subject = uniqueSubject('client-headers');
     const contexts: NatsTransportContext[] = [];
     const dispatcher = new RpcDispatcher().add(
@@ -221,22 +221,73 @@ describe.skipIf(!available)('NATS transports', () => {
     expect(transport.supportsHeaders).toBe(true);
     expect(transport.defaultTimeout).toBe(30_000);
     const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
-    client.use(sendDeadline()).use((call, next) => {
+    client.use((call, next) => {
       call.headers['traceparent'] = traceparent;
       return next();
     });
     const before = Date.now();
     expect(await client.call('look', [], { timeout: 4000 })).toBe('seen');
+    // No timeout of its own: the client's, 5000 ms.
     expect(await client.call('look', [])).toBe('seen');
-    const [timed, untimed] = contexts;
+    const after = Date.now();
+    const [timed, byClient] = contexts;
     expect(timed?.headers?.['traceparent']).toBe(traceparent);
-    expect(timed?.headers?.[deadlineHeader]).toBe('4000');
-    expect(timed?.deadline).toBeGreaterThanOrEqual(before + 4000);
-    expect(timed?.deadline).toBeLessThanOrEqual(Date.now() + 4000);
-    // No timeout on the call and none given to sendDeadline: no deadline travels.
-    expect(untimed?.headers?.['traceparent']).toBe(traceparent);
-    expect(untimed?.headers?.[deadlineHeader]).toBeUndefined();
-    expect(untimed?.deadline).toBeUndefined();
+    const left = Number(timed?.headers?.[deadlineHeader]);
+    expect(left).toBeLessThanOrEqual(4000);
+    expect(left).toBeGreaterThan(2000);
+    expect(timed?.deadline).toBeGreaterThan(before + 2000);
+    expect(timed?.deadline).toBeLessThanOrEqual(after + 4000);
+    expect(byClient?.headers?.['traceparent']).toBe(traceparent);
+    expect(Number(byClient?.headers?.[deadlineHeader])).toBeGreaterThan(4000);
+    expect(Number(byClient?.headers?.[deadlineHeader])).toBeLessThanOrEqual(5000);
+
+    // No timeout anywhere (defaultTimeout: Infinity): no deadline travels.
+    const untimedTransport = new NatsClientTransport({
+      servers,
+      subject,
+      defaultTimeout: Infinity,
+    });
+    const untimedClient = new RpcClient(new JsonRpcProtocol(), untimedTransport);
+    cleanup.push(() => untimedClient.close());
+    expect(await untimedClient.call('look', [])).toBe('seen');
+    expect(contexts[2]?.headers?.[deadlineHeader]).toBeUndefined();
+    expect(contexts[2]?.deadline).toBeUndefined();
+  });
+
+  it("sendDeadline (deprecated) still works, and RpcClient's deadline replaces its header", async () => {
+    const subject = uniqueSubject('send-deadline');
+    const contexts: NatsTransportContext[] = [];
+    await serve(
+      { subject },
+      new RpcDispatcher().add(
+        'look',
+        (context: CallContext) => {
+          contexts.push(context.transport as NatsTransportContext);
+          return 'seen';
+        },
+        { context: true },
+      ),
+    );
+    const { client } = clientFor(subject);
+    // eslint-disable-next-line @typescript-eslint/no-deprecated -- what this test is about
+    client.use(sendDeadline(1234));
+    expect(await client.call('look', [], { timeout: 4000 })).toBe('seen');
+    const left = Number(contexts[0]?.headers?.[deadlineHeader]);
+    expect(left).toBeGreaterThan(2000);
+    expect(left).toBeLessThanOrEqual(4000);
+    // Without a timeout anywhere, RpcClient hands no deadline: sendDeadline's own travels.
+    const untimed = new RpcClient(
+      new JsonRpcProtocol(),
+      new NatsClientTransport({ servers, subject, defaultTimeout: Infinity }),
+    );
+    cleanup.push(() => untimed.close());
+    // eslint-disable-next-line @typescript-eslint/no-deprecated -- what this test is about
+    untimed.use(sendDeadline(3000));
+    const before = Date.now();
+    expect(await untimed.call('look', [])).toBe('seen');
+    expect(contexts[1]?.headers?.[deadlineHeader]).toBe('3000');
+    expect(contexts[1]?.deadline).toBeGreaterThanOrEqual(before + 3000);
+    expect(contexts[1]?.deadline).toBeLessThanOrEqual(Date.now() + 3000);
   });
 
   it('does not run a call whose deadline passed before it arrived', async () => {
