@@ -7,16 +7,16 @@ import {
   TransportError,
   UnexpectedIdError,
 } from './errors.ts';
+import type { RunningCalls } from './cancellation.ts';
 import {
   cancelledIdOf,
   cancelMethod,
-  RunningCalls,
   streamCreditMethod,
   streamItemMethod,
   streamOpenMethod,
-} from './cancellation.ts';
+} from './wire-names.ts';
 import { defaultHighWaterMark, StreamConsumer, type StreamOptions } from './stream-consumer.ts';
-import { streamEndOf } from './stream-producer.ts';
+import { streamEndOf } from './stream-end.ts';
 import { clientTransportKind } from './contract.ts';
 import type { RpcDispatcher } from './dispatcher.ts';
 import { runInterceptors, type ClientCall, type ClientInterceptor } from './interceptor.ts';
@@ -27,7 +27,9 @@ import {
   type RpcOneWayProxy,
   type RpcProxy,
 } from './proxy.ts';
-import { isRequest, Responder } from './responder.ts';
+import { isRequest } from './message-kind.ts';
+import type { Responder } from './responder.ts';
+import { createServing } from './serving.ts';
 import type { TraceFunction } from './trace.ts';
 import type {
   ClientTransport,
@@ -147,7 +149,7 @@ export class RpcClient {
   #closing = new AbortController();
   readonly #serveContext: TransportContext;
   /** The served calls running now, which a `$/cancelRequest` from the other end can stop. */
-  readonly #running = new RunningCalls((message) => (this.transport as Connection).send(message));
+  readonly #running: RunningCalls | undefined;
   readonly #cancelRequests: boolean;
   /** The streams this client consumes, by the id of their call. */
   readonly #streams = new Map<RequestId, StreamConsumer<unknown>>();
@@ -177,19 +179,25 @@ export class RpcClient {
         );
       // The client traces what it sends and receives itself, served replies included.
       const closing = (): AbortSignal => this.#closing.signal;
-      this.#responder = new Responder(protocol, options.dispatcher, {
-        hideErrorMessages: options.hideErrorMessages,
-        onError: (error) => {
-          this.#report(
-            RpcError.is(error) ? error : new RpcError('A served call failed', { cause: error }),
-          );
+      const serving = options.dispatcher[createServing](
+        protocol,
+        {
+          hideErrorMessages: options.hideErrorMessages,
+          onError: (error) => {
+            this.#report(
+              RpcError.is(error) ? error : new RpcError('A served call failed', { cause: error }),
+            );
+          },
+          interceptors: [],
+          // Read at each call: after a loss the connection recovers from (ZeroMQ), calls start afresh.
+          get signal() {
+            return closing();
+          },
         },
-        interceptors: [],
-        // Read at each call: after a loss the connection recovers from (ZeroMQ), calls start afresh.
-        get signal() {
-          return closing();
-        },
-      });
+        (message) => (transport as Connection).send(message),
+      );
+      this.#responder = serving.responder;
+      this.#running = serving.running;
     }
     this.#unsubscribe = connection
       ? (transport as Connection).subscribe({
@@ -736,7 +744,7 @@ export class RpcClient {
   #lost(error: Error, closed = false): void {
     this.#closing.abort(error);
     if (!closed) this.#closing = new AbortController();
-    this.#running.endAll(error);
+    this.#running?.endAll(error);
     this.#failAll(error);
   }
 

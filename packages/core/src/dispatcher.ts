@@ -1,4 +1,8 @@
 import { hasBrand, setBrand } from './brand.ts';
+import { RunningCalls } from './cancellation.ts';
+import { isPromiseLike } from './promise-like.ts';
+import { Responder, type ResponderOptions } from './responder.ts';
+import { createServing, type Send, type Serving } from './serving.ts';
 import { createOpenRpcDocument, type DiscoveryInfo, type DiscoveryOptions } from './discovery.ts';
 import { InvalidParamsError, MethodNotFoundError, RpcError } from './errors.ts';
 import { runInterceptors, type ServerCall, type ServerInterceptor } from './interceptor.ts';
@@ -7,6 +11,7 @@ import type { RpcClient } from './client.ts';
 import type { StandardSchemaV1 } from './standard-schema.ts';
 import type {
   Params,
+  RpcProtocol,
   RpcBatchRequest,
   RpcBatchResponse,
   RpcRequest,
@@ -147,6 +152,11 @@ export class RpcDispatcher {
   /** `true` for a dispatcher from this or any other installed copy of `@tinyrpc/core`. */
   static isRpcDispatcher(value: unknown): value is RpcDispatcher {
     return hasBrand(value, dispatcherBrand);
+  }
+
+  /** Internal: what a client needs to serve this dispatcher on its connection. */
+  [createServing](protocol: RpcProtocol, options: ResponderOptions, send: Send): Serving {
+    return { responder: new Responder(protocol, this, options), running: new RunningCalls(send) };
   }
 
   /**
@@ -481,11 +491,4 @@ function errorOptions(options: DispatchOptions): { hideMessage: boolean } | unde
   return options.hideErrorMessages ? { hideMessage: true } : undefined;
 }
 
-/** `true` for a promise or any other thenable. */
-export function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as { then?: unknown }).then === 'function'
-  );
-}
+export { isPromiseLike };

@@ -57,7 +57,7 @@ export {
   streamCreditMethod,
   streamItemMethod,
   streamOpenMethod,
-} from './cancellation.ts';
+} from './wire-names.ts';
 export {
   BadReplyError,
   BadRequestError,

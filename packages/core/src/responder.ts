@@ -1,5 +1,6 @@
 import { deadlineOf, type RunningCalls } from './cancellation.ts';
-import { isPromiseLike, type RpcDispatcher } from './dispatcher.ts';
+import type { RpcDispatcher } from './dispatcher.ts';
+import { isPromiseLike } from './promise-like.ts';
 import { InternalError, RequestCancelledError, RpcError } from './errors.ts';
 import type { ServerInterceptor } from './interceptor.ts';
 import { isStream, notAskedToStream, produce } from './stream-producer.ts';
@@ -265,13 +266,6 @@ export class Responder {
       return batch.createBatchResponse(repaired).serialize();
     }
   }
-}
-
-/** `true` when a message read by `parseMessage` is a request or batch of requests, not a reply. */
-export function isRequest(
-  parsed: RpcRequest | RpcBatchRequest | RpcResponse | RpcBatchResponse,
-): parsed is RpcRequest | RpcBatchRequest {
-  return 'method' in parsed || 'requests' in parsed;
 }
 
 const nothing: Promise<undefined> = Promise.resolve(undefined);

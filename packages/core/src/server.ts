@@ -1,12 +1,14 @@
 import { hasBrand, setBrand } from './brand.ts';
 import { abandonCalls, receiveItem, receiveReply, type RpcClientOptions } from './client.ts';
-import { RunningCalls, streamItemMethod } from './cancellation.ts';
+import { RunningCalls } from './cancellation.ts';
+import { streamItemMethod } from './wire-names.ts';
 import { checkServerTransport } from './contract.ts';
 import type { RpcDispatcher } from './dispatcher.ts';
 import { RpcError, TransportError } from './errors.ts';
 import type { ServerInterceptor } from './interceptor.ts';
 import { peerOfServerConnection, RpcPeer } from './peer.ts';
-import { isRequest, Responder } from './responder.ts';
+import { isRequest } from './message-kind.ts';
+import { Responder } from './responder.ts';
 import type { TraceFunction } from './trace.ts';
 import type {
   ListenOptions,

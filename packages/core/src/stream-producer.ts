@@ -1,4 +1,6 @@
-import { streamItemMethod, type RunningCalls } from './cancellation.ts';
+import type { RunningCalls } from './cancellation.ts';
+import { isAsyncIterable, streamEnd } from './stream-end.ts';
+import { streamItemMethod } from './wire-names.ts';
 import { ErrorCode } from './error-codes.ts';
 import { RpcError } from './errors.ts';
 import type { RpcBatchResponse, RpcProtocol, RpcRequest, RpcResponse } from './types.ts';
@@ -8,28 +10,6 @@ export const notAskedToStream = new RpcError(
   'This method streams its result: call it with stream() over a connection',
   { code: ErrorCode.InvalidRequest },
 );
-
-/** The result that ends a stream: `{ "$stream": "end", "items": <how many were sent> }`. */
-export const streamEnd = (items: number): { $stream: 'end'; items: number } => ({
-  $stream: 'end',
-  items,
-});
-
-/** The item count of a stream's end result; `undefined` for any other result. */
-export function streamEndOf(result: unknown): number | undefined {
-  if (typeof result !== 'object' || result === null) return undefined;
-  const { $stream, items } = result as { $stream?: unknown; items?: unknown };
-  return $stream === 'end' && typeof items === 'number' ? items : undefined;
-}
-
-/** `true` for a value `for await` can iterate. */
-export function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as Partial<AsyncIterable<unknown>>)[Symbol.asyncIterator] === 'function'
-  );
-}
 
 /** `true` for a successful response whose result is a stream to produce. */
 export function isStream(
