@@ -91,6 +91,16 @@ export interface TransportCapabilities {
    * Default `false`.
    */
   readonly duplex?: boolean;
+  /**
+   * A call aborted by its caller aborts the handler's `context.signal` on the server (a
+   * `$/cancelRequest` on connections; a closed request on HTTP). Default: the value of `duplex`.
+   */
+  readonly cancellation?: boolean;
+  /**
+   * Streamed results (`client.stream()`) arrive in order, and ending the loop ends the server's
+   * generator. Default: the value of `duplex`.
+   */
+  readonly streams?: boolean;
 }
 
 /** Options of {@link runTransportConformance}. */
@@ -150,6 +160,10 @@ class Harness {
   readonly arrivals: { connection: ServerConnection | undefined; announced: boolean }[] = [];
   /** What `tag` calls saw: the caller's tag and the message's connection. */
   readonly tags: { tag: string; connection: ServerConnection | undefined }[] = [];
+  /** What `untilCancelled` saw: calls started, and signals aborted. */
+  readonly cancelled = { started: 0, aborted: 0 };
+  /** How many `count` generators ran their `finally`. */
+  readonly counted = { ended: 0 };
   /** The signals of `holdBack` handlers, and how their calls back to the client ended. */
   readonly heldSignals: AbortSignal[] = [];
   readonly heldBack: Awaited<ReturnType<typeof outcome>>[] = [];
@@ -165,6 +179,7 @@ class Harness {
     this.fixture = fixture;
     this.protocol = protocol;
     this.timeout = timeout;
+    const counted = this.counted;
     const dispatcher = new RpcDispatcher()
       .add('echo', (value: unknown) => value)
       .add('delay', async (ms: number, value: unknown) => {
@@ -197,6 +212,25 @@ class Harness {
       })
       .add('fail', (code: number, message: string, data: unknown) => {
         throw new RpcError(message, { code, data });
+      })
+      .add(
+        'untilCancelled',
+        (context: CallContext) =>
+          new Promise((_, reject) => {
+            this.cancelled.started += 1;
+            context.signal.addEventListener('abort', () => {
+              this.cancelled.aborted += 1;
+              reject(context.signal.reason as Error);
+            });
+          }),
+        { context: true },
+      )
+      .add('count', async function* (this: void, to: number) {
+        try {
+          for (let i = 1; i <= to; i++) yield String(i);
+        } finally {
+          counted.ended += 1;
+        }
       })
       .add(
         'tag',
@@ -1207,6 +1241,46 @@ export function runTransportConformance(
         );
       },
     );
+
+    const cancellation = capabilities.cancellation ?? duplex;
+    const streams = capabilities.streams ?? duplex;
+
+    test("a call the caller aborts aborts the handler's signal", cancellation, async (h) => {
+      const transport = await h.fixture.connect();
+      const client = new RpcClient(h.protocol(), transport, { cancelRequests: true });
+      h.clients.push(client);
+      const controller = new AbortController();
+      const call = outcome(client.call('untilCancelled', [], { signal: controller.signal }));
+      await until(() => h.cancelled.started === 1, h.timeout, 'the handler started');
+      controller.abort(new Error('the caller gave up'));
+      const result = await call;
+      assert.ok(!result.ok, 'An aborted call resolved');
+      await until(
+        () => h.cancelled.aborted === 1,
+        h.timeout,
+        "the handler's signal aborted after the caller's abort",
+      );
+      assert.equal(await client.call('echo', ['after']), 'after', 'The client stopped working');
+    });
+
+    test('a stream arrives in order, and break ends the server generator', streams, async (h) => {
+      const client = await h.connect();
+      const items: string[] = [];
+      for await (const item of client.stream<string>('count', [50], { highWaterMark: 4 }))
+        items.push(item);
+      assert.deepEqual(
+        items,
+        Array.from({ length: 50 }, (_, i) => String(i + 1)),
+        'The stream items arrived out of order or incomplete',
+      );
+      for await (const item of client.stream<string>('count', [1_000_000], { highWaterMark: 4 }))
+        if (item === '5') break;
+      await until(
+        () => h.counted.ended === 2,
+        h.timeout,
+        "the server generator's finally ran after break",
+      );
+    });
 
     test('close() may be called twice', true, async (h) => {
       const transport = await h.connectRaw();

@@ -53,6 +53,8 @@ const clientBrand = Symbol.for('@tinyrpc/core/RpcClient');
 export const receiveReply = Symbol('receiveReply');
 /** Internal: hands a `$/stream/item` the server read on a connection to the peer consuming it. */
 export const receiveItem = Symbol('receiveItem');
+/** Internal: `true` when a reply answers a call this client waits for. */
+export const awaits = Symbol('awaits');
 /** Internal: fails the calls waiting for a reply, leaving the connection open. */
 export const abandonCalls = Symbol('abandonCalls');
 
@@ -713,6 +715,19 @@ export class RpcClient {
   #sendServed(answer: Message): void {
     this.#trace('-->', answer);
     (this.transport as Connection).send(answer).then(undefined, this.#reportSendFailure);
+  }
+
+  /**
+   * Internal: `true` when `reply` answers a call waiting here (or the only one, for id null), or
+   * one given up, whose late answer is expected.
+   */
+  [awaits](reply: Reply): boolean {
+    if ('batch' in reply) return reply.responses.some((r) => this.#pending.has(r.id));
+    return (
+      this.#pending.has(reply.id) ||
+      this.#onlyPendingFor(reply) !== undefined ||
+      (reply.id !== null && this.#givenUp.has(reply.id))
+    );
   }
 
   /** Internal: fails every waiting call with `error`; the connection stays. */

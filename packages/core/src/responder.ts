@@ -48,8 +48,12 @@ export class Responder {
   }
 
   /** Reads `message` as a request and answers it; never rejects. */
-  handle(message: Message, context: TransportContext): Promise<Message | undefined> {
-    this.trace('-->', context, message);
+  handle(
+    message: Message,
+    context: TransportContext,
+    traced = false,
+  ): Promise<Message | undefined> {
+    if (!traced) this.trace('-->', context, message);
     let parsed: RpcRequest | RpcBatchRequest;
     try {
       parsed = this.#protocol.parseRequest(message);

@@ -1,5 +1,11 @@
 import { hasBrand, setBrand } from './brand.ts';
-import { abandonCalls, receiveItem, receiveReply, type RpcClientOptions } from './client.ts';
+import {
+  abandonCalls,
+  awaits,
+  receiveItem,
+  receiveReply,
+  type RpcClientOptions,
+} from './client.ts';
 import { RunningCalls } from './cancellation.ts';
 import { streamItemMethod } from './wire-names.ts';
 import { checkServerTransport } from './contract.ts';
@@ -213,6 +219,9 @@ export class RpcServer {
       }
       return responder.answer(parsed, context, state.peer, state.running);
     }
+    // A reply to none of the server's calls is answered as it was before connections could carry
+    // calls back (a response where a request belongs), so what a peer that only calls sees stays.
+    if (!state.peer[awaits](parsed)) return responder.handle(message, context, true);
     state.peer[receiveReply](parsed);
     return Promise.resolve(undefined);
   }
