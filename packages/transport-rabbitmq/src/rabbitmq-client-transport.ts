@@ -475,11 +475,11 @@ export class RabbitMqClientTransport implements RequestReplyTransport {
     session.release();
     const { cancels } = session;
     session.cancels = undefined;
-    if (cancels !== undefined) await quietly(() => cancels.close());
     await releaseChannel(
       session.channel,
       session.connection,
       this.#options.connection === undefined,
+      cancels,
     );
   }
 }

@@ -330,6 +330,8 @@ export class RabbitMqServerTransport implements ServerTransport {
       this.#session = current;
     } catch (error) {
       release();
+      const cancels = session?.cancels;
+      if (cancels !== undefined) await quietly(() => cancels.close());
       if (channel !== undefined) await quietly(() => (channel as Channel).close());
       if (owned) await quietly(() => connection.close());
       throw new TransportError(`Cannot consume queue "${this.queue}": ${describeError(error)}`, {
@@ -439,11 +441,11 @@ export class RabbitMqServerTransport implements ServerTransport {
     session.release();
     const { cancels } = session;
     session.cancels = undefined;
-    if (cancels !== undefined) await quietly(() => cancels.close());
     await releaseChannel(
       session.channel,
       session.connection,
       this.#options.connection === undefined,
+      cancels,
     );
   }
 
