@@ -93,16 +93,18 @@ export async function quietly(close: () => Promise<unknown>): Promise<void> {
 const closeTimeout = 2000;
 
 /**
- * Closes `channel`, and `connection` when the transport opened it. A broker that does not answer
- * within two seconds (a silent network) is not waited for: an owned connection's socket is
- * destroyed, so nothing keeps the process alive.
+ * Closes `channel` (and `other`, the channel cancels travel on), and `connection` when the
+ * transport opened it. A broker that does not answer within two seconds (a silent network) is not
+ * waited for: an owned connection's socket is destroyed, so nothing keeps the process alive.
  */
 export async function releaseChannel(
   channel: Channel,
   connection: ChannelModel,
   owned: boolean,
+  other?: Channel,
 ): Promise<void> {
   const closing = (async () => {
+    if (other !== undefined) await quietly(() => other.close());
     await quietly(() => channel.close());
     if (owned) await quietly(() => connection.close());
     return false;

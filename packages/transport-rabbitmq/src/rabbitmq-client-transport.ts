@@ -1,5 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import {
   clientTransportBrand,
+  deadlineHeader,
   setBrand,
   TransportError,
   type RequestReplyTransport,
@@ -17,6 +19,7 @@ import {
   type PublishOptions,
   type RabbitMqConnectionOptions,
 } from './amqp-connection.ts';
+import { cancelExchangeOptions } from './cancel.ts';
 
 /** Options of {@link RabbitMqClientTransport}. */
 export interface RabbitMqClientTransportOptions extends RabbitMqConnectionOptions {
@@ -38,6 +41,13 @@ export interface RabbitMqClientTransportOptions extends RabbitMqConnectionOption
    * answered to nobody.
    */
   readonly defaultTimeout?: number;
+  /**
+   * The fanout exchange a cancel goes to when a call is aborted or times out; default
+   * `<routingKey>.cancel`, the exchange tinyrpc servers of that queue listen on. The client
+   * declares it, so publishing to it never fails, even with no server (a Python one) bound to it.
+   * `false`: send no cancels.
+   */
+  readonly cancelExchange?: string | false;
 }
 
 /** Default of {@link RabbitMqClientTransportOptions.defaultTimeout}, in milliseconds. */
@@ -45,11 +55,15 @@ export const defaultCallTimeout = 30_000;
 
 const directReplyTo = 'amq.rabbitmq.reply-to';
 
+const emptyBody = Buffer.alloc(0);
+
 interface Session {
   readonly connection: ChannelModel;
   readonly channel: Channel;
   readonly replyTo: string;
   readonly lost: AbortController;
+  /** Where cancels are published: a channel of its own, so a failure there never ends calls. */
+  cancels: Channel | undefined;
   readonly release: () => void;
 }
 
@@ -59,6 +73,8 @@ interface Pending {
   readonly resolve: (reply: Buffer) => void;
   readonly reject: (error: unknown) => void;
   readonly signal: AbortSignal | undefined;
+  /** When the request expires in the queue (epoch ms), told to servers with its cancel. */
+  readonly expiresAt: number | undefined;
 }
 
 /**
@@ -68,6 +84,13 @@ interface Pending {
  * it, and a direct caller of `send` sees the abort within this time.
  */
 const sweepInterval = 100;
+
+/**
+ * The sweep's interval while cancels are sent: a cancel goes out within it (the goal is a handler
+ * aborted within 50 ms). A sweep reads one flag per pending call: 256 pending, 100 times a
+ * second, is a few ms of CPU per second.
+ */
+const cancelSweepInterval = 10;
 
 /**
  * Sends calls to a RabbitMQ queue and resolves each with the reply that carries its
@@ -98,6 +121,13 @@ export class RabbitMqClientTransport implements RequestReplyTransport {
   readonly #expiration: string | undefined;
   readonly #maxMessageSize: number;
   readonly #pending = new Map<string, Pending>();
+  readonly #cancelExchange: string | undefined;
+  readonly #sweepInterval: number;
+  /**
+   * Begins every correlation id, so that ids are unique among all the clients of a queue: a
+   * cancel names its call by correlation id alone.
+   */
+  readonly #idPrefix = `${randomBytes(9).toString('base64url')}.`;
   /** Lost sessions still being closed; `close()` waits for them. */
   readonly #releasing = new Set<Promise<void>>();
   #session: Promise<Session> | undefined;
@@ -128,6 +158,12 @@ export class RabbitMqClientTransport implements RequestReplyTransport {
     this.defaultTimeout = timeout === Infinity ? undefined : Math.ceil(timeout);
     this.#expiration = this.defaultTimeout === undefined ? undefined : String(this.defaultTimeout);
     this.#maxMessageSize = options.maxMessageSize ?? defaultLimits.maxMessageSize;
+    const cancelExchange = options.cancelExchange ?? `${options.routingKey}.cancel`;
+    if (cancelExchange !== false && (typeof cancelExchange !== 'string' || cancelExchange === '')) {
+      throw new TypeError('RabbitMqClientTransport: "cancelExchange" must be a name or false');
+    }
+    this.#cancelExchange = cancelExchange === false ? undefined : cancelExchange;
+    this.#sweepInterval = cancelExchange === false ? sweepInterval : cancelSweepInterval;
     setBrand(this, clientTransportBrand);
   }
 
@@ -161,7 +197,7 @@ export class RabbitMqClientTransport implements RequestReplyTransport {
       this.#publish(session, body, headers === undefined ? {} : { headers });
       return undefined;
     }
-    return this.#call(session, body, signal, headers);
+    return this.#call(session, body, signal, headers, options.deadline);
   }
 
   /** Fails the calls in flight with a {@link TransportError} and closes the channel (and the connection it opened). */
@@ -184,18 +220,34 @@ export class RabbitMqClientTransport implements RequestReplyTransport {
     body: Buffer,
     signal: AbortSignal | undefined,
     headers: SendOptions['headers'],
+    deadline: number | undefined,
   ): Promise<Buffer> {
-    const id = String(++this.#nextId);
+    const id = this.#idPrefix + String(++this.#nextId);
+    // A deadline travels twice: as the expiration, so the broker never delivers the call once it
+    // passed, and as the header, so the handler's signal aborts at it.
+    let expiration = this.#expiration;
+    let expiresAt: number | undefined;
+    let callHeaders = headers;
+    if (deadline !== undefined) {
+      const left = Math.max(0, Math.ceil(deadline - Date.now()));
+      expiration = String(left);
+      expiresAt = deadline;
+      callHeaders = { ...headers, [deadlineHeader]: expiration };
+    } else if (this.defaultTimeout !== undefined) {
+      expiresAt = Date.now() + this.defaultTimeout;
+    }
     return new Promise<Buffer>((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject, signal });
-      if (signal !== undefined) this.#sweeper ??= setInterval(this.#sweep, sweepInterval).unref();
+      this.#pending.set(id, { resolve, reject, signal, expiresAt });
+      if (signal !== undefined) {
+        this.#sweeper ??= setInterval(this.#sweep, this.#sweepInterval).unref();
+      }
       try {
         this.#publish(session, body, {
           replyTo: session.replyTo,
           correlationId: id,
           mandatory: true,
-          expiration: this.#expiration,
-          ...(headers === undefined ? {} : { headers }),
+          expiration,
+          ...(callHeaders === undefined ? {} : { headers: callHeaders }),
         });
       } catch (error) {
         this.#take(id);
@@ -220,12 +272,29 @@ export class RabbitMqClientTransport implements RequestReplyTransport {
       if (pending.signal?.aborted !== true) continue;
       this.#pending.delete(id);
       pending.reject(pending.signal.reason);
+      this.#sendCancel(id, pending.expiresAt);
     }
     if (this.#pending.size === 0 && this.#sweeper !== undefined) {
       clearInterval(this.#sweeper);
       this.#sweeper = undefined;
     }
   };
+
+  // Tells the servers of the queue that call `id` ended: the one running it aborts its signal;
+  // the others remember it until the call expires, in case it is still queued.
+  #sendCancel(id: string, expiresAt: number | undefined): void {
+    const channel = this.#current?.cancels;
+    if (channel === undefined || this.#cancelExchange === undefined) return;
+    const options: PublishOptions = { correlationId: id };
+    if (expiresAt !== undefined) {
+      options.headers = { [deadlineHeader]: String(Math.max(0, expiresAt - Date.now())) };
+    }
+    try {
+      channel.publish(this.#cancelExchange, '', emptyBody, options);
+    } catch {
+      // The cancel channel closed: the call has ended here anyway; its handler runs on.
+    }
+  }
 
   #publish(session: Session, body: Buffer, options: PublishOptions): void {
     try {
@@ -278,6 +347,7 @@ export class RabbitMqClientTransport implements RequestReplyTransport {
       this.#returned(returned);
     };
     let channel: Channel | undefined;
+    let cancelling: Promise<Channel | undefined> | undefined;
     const release = (): void => {
       connection.off('error', onError);
       connection.off('close', onClose);
@@ -288,6 +358,7 @@ export class RabbitMqClientTransport implements RequestReplyTransport {
     connection.on('error', onError);
     connection.on('close', onClose);
     try {
+      cancelling = this.#openCancels(connection);
       channel = await connection.createChannel();
       channel.on('error', onError);
       channel.on('close', onChannelClose);
@@ -297,7 +368,7 @@ export class RabbitMqClientTransport implements RequestReplyTransport {
         ({ queue: replyTo } = await channel.assertQueue('', { exclusive: true, autoDelete: true }));
       }
       // Direct reply-to demands the consumer exist, on this channel, before the first publish.
-      await channel.consume(
+      const consuming = channel.consume(
         replyTo,
         (delivery) => {
           if (delivery !== null) this.#reply(delivery);
@@ -308,13 +379,16 @@ export class RabbitMqClientTransport implements RequestReplyTransport {
         },
         { noAck: true },
       );
+      const [cancels] = await Promise.all([cancelling, consuming]);
       if (lost.signal.aborted) throw lost.signal.reason;
       if (this.#closed) throw new TransportError('This client transport is closed');
-      session = { connection, channel, replyTo, lost, release };
+      session = { connection, channel, replyTo, lost, cancels, release };
       this.#current = session;
       return session;
     } catch (error) {
       release();
+      const cancels = await cancelling?.catch(() => undefined);
+      if (cancels !== undefined) await quietly(() => cancels.close());
       if (channel !== undefined) await quietly(() => (channel as Channel).close());
       if (owned) await quietly(() => connection.close());
       throw TransportError.is(error)
@@ -372,12 +446,40 @@ export class RabbitMqClientTransport implements RequestReplyTransport {
     for (const id of [...this.#pending.keys()]) this.#take(id)?.reject(error);
   }
 
+  // The channel cancels go out on, with the exchange declared (it may have no server bound yet);
+  // `undefined` when cancels are off or cannot be declared (no permission, a same-named exchange
+  // of another type): calls then work as before, without cancels.
+  async #openCancels(connection: ChannelModel): Promise<Channel | undefined> {
+    const exchange = this.#cancelExchange;
+    if (exchange === undefined) return undefined;
+    let channel: Channel | undefined;
+    try {
+      channel = await connection.createChannel();
+      const opened = channel;
+      opened.on('error', () => {
+        // A refused declaration or a deleted exchange ends only this channel: no more cancels.
+      });
+      opened.on('close', () => {
+        const session = this.#current;
+        if (session?.cancels === opened) session.cancels = undefined;
+      });
+      await opened.assertExchange(exchange, 'fanout', cancelExchangeOptions);
+      return opened;
+    } catch {
+      if (channel !== undefined) await quietly(() => (channel as Channel).close());
+      return undefined;
+    }
+  }
+
   async #release(session: Session): Promise<void> {
     session.release();
+    const { cancels } = session;
+    session.cancels = undefined;
     await releaseChannel(
       session.channel,
       session.connection,
       this.#options.connection === undefined,
+      cancels,
     );
   }
 }

@@ -1,4 +1,5 @@
 import {
+  deadlineHeader,
   InternalError,
   InvalidRequestError,
   serverTransportBrand,
@@ -24,6 +25,7 @@ import {
 } from '@tinyrpc/core/transport';
 import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
 import { AckBatcher } from './ack-batcher.ts';
+import { CancelledCalls, RunningCall, cancelExchangeOptions } from './cancel.ts';
 import {
   checkConnectionOptions,
   openConnection,
@@ -76,6 +78,13 @@ export interface RabbitMqServerTransportOptions extends RabbitMqConnectionOption
    * (and giving up after `retries`), a handler that rejected, a message refused with no reply.
    */
   readonly onError?: ErrorHandler;
+  /**
+   * The fanout exchange clients publish cancels to; default `<queue>.cancel`. The server declares
+   * it and binds an exclusive queue of its own to it, so a cancel reaches whichever server runs
+   * the call. `false`: no cancels. When clients route through your own `exchange`, give them and
+   * the servers the same name.
+   */
+  readonly cancelExchange?: string | false;
 }
 
 /** What a {@link RabbitMqServerTransport} passes its handler about each call. */
@@ -91,6 +100,11 @@ export interface RabbitMqTransportContext extends TransportContext {
   readonly signal: AbortSignal;
   /** The message's string headers (a trace context, say); other header values are left out. */
   readonly headers: Readonly<Record<string, string>>;
+  /**
+   * When the caller stops waiting (epoch ms): the message's `Tinyrpc-Deadline` header counted from
+   * when it was received (the time it waited in the queue is not known); `undefined` without one.
+   */
+  readonly deadline: number | undefined;
 }
 
 /** Default of {@link RabbitMqServerTransportOptions.maxInFlight}: the channel's prefetch. */
@@ -103,6 +117,10 @@ interface Session {
   readonly acks: AckBatcher;
   readonly lost: AbortController;
   consumerTag: string | undefined;
+  /** The channel cancels arrive on: its own, since the acknowledgements count one consumer's tags. */
+  cancels: Channel | undefined;
+  /** The calls running, by correlation id, so a cancel can abort one. */
+  readonly running: Map<string, RunningCall>;
   readonly release: () => void;
 }
 
@@ -127,6 +145,9 @@ export class RabbitMqServerTransport implements ServerTransport {
   readonly #maxMessageSize: number;
   readonly #reconnect: Backoff | undefined;
   readonly #inFlight = new InFlight();
+  readonly #cancelExchange: string | undefined;
+  /** Cancels of calls this server was not running: one still queued is not run when it comes. */
+  readonly #cancelled = new CancelledCalls();
   /** Lost sessions still being closed; `close()` waits for them. */
   readonly #releasing = new Set<Promise<void>>();
   #handler: MessageHandler | undefined;
@@ -155,6 +176,11 @@ export class RabbitMqServerTransport implements ServerTransport {
     this.#maxInFlight = maxInFlight;
     this.#maxMessageSize = options.maxMessageSize ?? defaultLimits.maxMessageSize;
     this.#reconnect = reconnect === undefined ? undefined : new Backoff(reconnect);
+    const cancelExchange = options.cancelExchange ?? `${options.queue}.cancel`;
+    if (cancelExchange !== false && (typeof cancelExchange !== 'string' || cancelExchange === '')) {
+      throw new TypeError('RabbitMqServerTransport: "cancelExchange" must be a name or false');
+    }
+    this.#cancelExchange = cancelExchange === false ? undefined : cancelExchange;
     setBrand(this, serverTransportBrand);
   }
 
@@ -286,9 +312,13 @@ export class RabbitMqServerTransport implements ServerTransport {
         acks: new AckBatcher(channel),
         lost,
         consumerTag: undefined,
+        cancels: undefined,
+        running: new Map(),
         release,
       };
       session = current;
+      // Bound before the first call is taken, so no cancel of a call this server runs is missed.
+      await this.#listenForCancels(current);
       const { consumerTag } = await channel.consume(
         queue,
         (delivery) => {
@@ -300,6 +330,8 @@ export class RabbitMqServerTransport implements ServerTransport {
       this.#session = current;
     } catch (error) {
       release();
+      const cancels = session?.cancels;
+      if (cancels !== undefined) await quietly(() => cancels.close());
       if (channel !== undefined) await quietly(() => (channel as Channel).close());
       if (owned) await quietly(() => connection.close());
       throw new TransportError(`Cannot consume queue "${this.queue}": ${describeError(error)}`, {
@@ -315,6 +347,8 @@ export class RabbitMqServerTransport implements ServerTransport {
     session.lost.abort(reason);
     session.acks.discard();
     session.consumerTag = undefined;
+    for (const running of session.running.values()) running.lose(reason);
+    session.running.clear();
     if (this.#session === session) this.#session = undefined;
     const releasing = this.#release(session);
     this.#releasing.add(releasing);
@@ -354,12 +388,64 @@ export class RabbitMqServerTransport implements ServerTransport {
     }, delay);
   }
 
+  // A channel of its own, an exclusive queue bound to the cancel exchange, consumed without acks.
+  // Failing that (no permission to declare, a same-named exchange of another type), the server
+  // runs without cancels and says so.
+  async #listenForCancels(session: Session): Promise<void> {
+    const exchange = this.#cancelExchange;
+    if (exchange === undefined) return;
+    let channel: Channel | undefined;
+    try {
+      channel = await session.connection.createChannel();
+      channel.on('error', () => {
+        // Reported below, or through the connection's close.
+      });
+      await channel.assertExchange(exchange, 'fanout', cancelExchangeOptions);
+      const { queue } = await channel.assertQueue('', { exclusive: true, autoDelete: true });
+      await channel.bindQueue(queue, exchange, '');
+      await channel.consume(
+        queue,
+        (delivery) => {
+          if (delivery !== null) this.#cancel(session, delivery);
+        },
+        { noAck: true },
+      );
+      session.cancels = channel;
+    } catch (error) {
+      if (channel !== undefined) await quietly(() => (channel as Channel).close());
+      this.#options.onError?.(
+        new TransportError(
+          `Cancels will not reach queue "${this.queue}": cannot listen on exchange "${exchange}": ${describeError(error)}`,
+          { cause: error },
+        ),
+      );
+    }
+  }
+
+  #cancel(session: Session, delivery: ConsumeMessage): void {
+    const { correlationId, headers } = delivery.properties as {
+      correlationId?: unknown;
+      headers?: unknown;
+    };
+    const id = stringOrUndefined(correlationId);
+    if (id === undefined) return;
+    const running = session.running.get(id);
+    if (running !== undefined) {
+      running.cancel();
+      return;
+    }
+    this.#cancelled.add(id, deadlineOfHeaders(stringHeaders(headers), Date.now()));
+  }
+
   async #release(session: Session): Promise<void> {
     session.release();
+    const { cancels } = session;
+    session.cancels = undefined;
     await releaseChannel(
       session.channel,
       session.connection,
       this.#options.connection === undefined,
+      cancels,
     );
   }
 
@@ -396,13 +482,36 @@ export class RabbitMqServerTransport implements ServerTransport {
         new InvalidRequestError(tooLargeError(size, this.#maxMessageSize).message),
       );
     } else {
+      const receivedAt = Date.now();
+      // A call cancelled while it waited in the queue: its caller is gone, so it is not run.
+      if (correlationId !== undefined && this.#cancelled.take(correlationId, receivedAt)) {
+        session.acks.ack(delivery);
+        return;
+      }
+      const headers = stringHeaders(properties.headers);
+      let running: RunningCall | undefined;
+      if (
+        correlationId !== undefined &&
+        replyTo !== undefined &&
+        this.#cancelExchange !== undefined
+      ) {
+        if (!session.running.has(correlationId)) {
+          running = new RunningCall();
+          session.running.set(correlationId, running);
+        }
+      }
+      const { lost } = session;
       const context: RabbitMqTransportContext = {
         transport: 'rabbitmq',
         correlationId,
         replyTo,
         redelivered: delivery.fields.redelivered,
-        signal: session.lost.signal,
-        headers: stringHeaders(properties.headers),
+        // Made when first asked for: most handlers never look.
+        get signal() {
+          return running === undefined ? lost.signal : running.signal(lost.signal);
+        },
+        headers,
+        deadline: deadlineOfHeaders(headers, receivedAt),
       };
       try {
         reply = await (this.#handler as MessageHandler)(delivery.content, context);
@@ -419,7 +528,13 @@ export class RabbitMqServerTransport implements ServerTransport {
           }
         }
         return;
+      } finally {
+        if (running !== undefined && correlationId !== undefined) {
+          session.running.delete(correlationId);
+        }
       }
+      // The caller of a cancelled call stopped waiting: its answer would be dropped.
+      if (running?.cancelled === true) reply = undefined;
       if (reply !== undefined && messageSize(reply) > this.#maxMessageSize) {
         const tooLarge = tooLargeError(messageSize(reply), this.#maxMessageSize);
         reply = this.#refusal(
@@ -491,6 +606,15 @@ function isLost(session: Session): boolean {
 function stringOrUndefined(value: unknown): string | undefined {
   if (typeof value === 'string') return value;
   return typeof value === 'number' ? String(value) : undefined;
+}
+
+// The deadline a `Tinyrpc-Deadline` header (ms left) sets, counted from `now`.
+function deadlineOfHeaders(
+  headers: Readonly<Record<string, string>>,
+  now: number,
+): number | undefined {
+  const value = headers[deadlineHeader];
+  return value !== undefined && /^\d{1,12}$/.test(value) ? now + Number(value) : undefined;
 }
 
 const noHeaders: Readonly<Record<string, string>> = Object.freeze({});

@@ -28,6 +28,8 @@ export async function deleteQueues(): Promise<void> {
       const channel = await connection.createChannel();
       channel.on('error', () => undefined);
       await channel.deleteQueue(name).catch(() => undefined);
+      // The cancel exchange a server or client of the queue declared, if any.
+      await channel.deleteExchange(`${name}.cancel`).catch(() => undefined);
       await channel.close().catch(() => undefined);
     }
   } finally {

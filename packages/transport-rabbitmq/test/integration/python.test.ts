@@ -1,6 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { RemoteError, RpcClient, RpcDispatcher, RpcError, RpcServer } from '@tinyrpc/core';
+import {
+  RemoteError,
+  RpcClient,
+  RpcDispatcher,
+  RpcError,
+  RpcServer,
+  RpcTimeoutError,
+} from '@tinyrpc/core';
 import { JsonRpcProtocol } from '@tinyrpc/jsonrpc';
 import { gate, pythonHas, startPython, type PythonPeer } from '@tinyrpc/test-helpers';
 import { RabbitMqClientTransport, RabbitMqServerTransport } from '@tinyrpc/transport-rabbitmq';
@@ -86,6 +93,16 @@ describe.skipIf(!python)('Python tinyrpc over pika', () => {
         Array.from({ length: 25 }, (_, i) => client.call('add', [i, i])),
       );
       expect(many).toEqual(Array.from({ length: 25 }, (_, i) => 2 * i));
+      expect(transport.pendingCount).toBe(0);
+
+      // A call that times out: its deadline travels as the expiration and a header, and a cancel
+      // goes to the cancel exchange that no Python server listens on. The Python server still
+      // answers it late; the reply is dropped and the next calls are answered as before.
+      await expect(client.call('sleep', [0.4, 'late'], { timeout: 150 })).rejects.toBeInstanceOf(
+        RpcTimeoutError,
+      );
+      expect(await client.call('add', [20, 22])).toBe(42);
+      expect(await client.call('echo', ['after'])).toBe('after');
       expect(transport.pendingCount).toBe(0);
     });
   }
