@@ -34,7 +34,7 @@ for (const framing of ['content-length', 'newline'] as const satisfies Framing[]
             new StreamClientTransport({ port: portOf(server), framing, maxMessageSize }),
         };
       },
-      capabilities: { binary, maxMessageSize, limits: true, maxInFlight },
+      capabilities: { duplex: true, binary, maxMessageSize, limits: true, maxInFlight },
     },
   );
 
@@ -86,7 +86,7 @@ runTransportConformance(
         close,
       };
     },
-    capabilities: { disconnect: true, reconnect: true, maxMessageSize, limits: true },
+    capabilities: { duplex: true, disconnect: true, reconnect: true, maxMessageSize, limits: true },
   },
 );
 
@@ -107,6 +107,6 @@ runTransportConformance(
         connect: () => new StreamClientTransport({ path, maxMessageSize }),
       };
     },
-    capabilities: { maxMessageSize, limits: true },
+    capabilities: { duplex: true, maxMessageSize, limits: true },
   },
 );

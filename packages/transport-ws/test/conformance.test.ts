@@ -24,7 +24,7 @@ runTransportConformance(
       };
     },
     // Without `reconnect`, the next call after a loss opens a new connection.
-    capabilities: { maxMessageSize: defaultMaxMessageSize, limits: true, maxInFlight },
+    capabilities: { duplex: true, maxMessageSize: defaultMaxMessageSize, limits: true, maxInFlight },
   },
 );
 
@@ -61,7 +61,7 @@ for (const reconnect of [false, true]) {
           close,
         };
       },
-      capabilities: { maxMessageSize: 2 ** 21, disconnect: true, reconnect: true, limits: true },
+      capabilities: { duplex: true, maxMessageSize: 2 ** 21, disconnect: true, reconnect: true, limits: true },
     },
   );
 }

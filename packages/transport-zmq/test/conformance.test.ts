@@ -37,7 +37,7 @@ runTransportConformance(
         connect: () => new ZmqClientTransport(endpointOf(server), { maxMessageSize }),
       };
     },
-    capabilities: { detectsServerGone: false, maxMessageSize, limits: true },
+    capabilities: { duplex: true, detectsServerGone: false, maxMessageSize, limits: true },
   },
 );
 
@@ -59,6 +59,7 @@ runTransportConformance(
       };
     },
     capabilities: {
+      duplex: true,
       detectsServerGone: false,
       maxMessageSize,
       limits: true,
