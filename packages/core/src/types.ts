@@ -31,7 +31,7 @@ export interface TransportContext {
   readonly [key: string]: unknown;
 }
 
-/** Options of {@link ClientTransport.send}. */
+/** Options of `send` on a {@link RequestReplyTransport} or a {@link Connection}. */
 export interface SendOptions {
   /**
    * `false` for one-way messages: a request/reply transport does not wait for a reply and resolves
