@@ -155,6 +155,8 @@ export class RpcClient {
   readonly #cancelRequests: boolean;
   /** The streams this client consumes, by the id of their call. */
   readonly #streams = new Map<RequestId, StreamConsumer<unknown>>();
+  /** `true` once this client has made a call over its connection. */
+  #called = false;
   /** Calls given up recently, whose late answers are dropped without a word to `onError`. */
   readonly #givenUp = new Set<RequestId>();
 
@@ -640,6 +642,7 @@ export class RpcClient {
         }
       }
       for (const id of ids) this.#pending.set(id, pending);
+      this.#called = true;
       const failed = (error: unknown): void => {
         this.#forget(ids);
         reject(error);
@@ -718,10 +721,11 @@ export class RpcClient {
   }
 
   /**
-   * Internal: `true` when `reply` answers a call waiting here (or the only one, for id null), or
-   * one given up, whose late answer is expected.
+   * Internal: `true` when `reply` is this client's to take: it has made calls on this connection
+   * (a reply matching none of them goes to `onError`), or the reply answers a waiting call.
    */
   [awaits](reply: Reply): boolean {
+    if (this.#called) return true;
     if ('batch' in reply) return reply.responses.some((r) => this.#pending.has(r.id));
     return (
       this.#pending.has(reply.id) ||

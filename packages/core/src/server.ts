@@ -219,8 +219,9 @@ export class RpcServer {
       }
       return responder.answer(parsed, context, state.peer, state.running);
     }
-    // A reply to none of the server's calls is answered as it was before connections could carry
-    // calls back (a response where a request belongs), so what a peer that only calls sees stays.
+    // On a connection the server never called, a reply is answered as it was before connections
+    // could carry calls back (a response where a request belongs): what a peer that only calls
+    // sees (Python tinyrpc) stays the same.
     if (!state.peer[awaits](parsed)) return responder.handle(message, context, true);
     state.peer[receiveReply](parsed);
     return Promise.resolve(undefined);

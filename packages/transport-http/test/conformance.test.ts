@@ -26,7 +26,11 @@ runTransportConformance(
       const server = new HttpServerTransport({ port: 0 });
       return { server, connect: () => new HttpClientTransport(urlOf(server)) };
     },
-    capabilities: { cancellation: true, maxMessageSize: defaultLimits.maxMessageSize, limits: true },
+    capabilities: {
+      cancellation: true,
+      maxMessageSize: defaultLimits.maxMessageSize,
+      limits: true,
+    },
   },
 );
 
@@ -47,6 +51,12 @@ runTransportConformance(
         new HttpClientTransport(url, { maxMessageSize: 2 ** 21 });
       return { server, connect, disconnect: sever, close };
     },
-    capabilities: { cancellation: true, maxMessageSize: 2 ** 21, limits: true, disconnect: true, reconnect: true },
+    capabilities: {
+      cancellation: true,
+      maxMessageSize: 2 ** 21,
+      limits: true,
+      disconnect: true,
+      reconnect: true,
+    },
   },
 );

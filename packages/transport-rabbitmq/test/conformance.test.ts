@@ -41,7 +41,12 @@ for (const replyTo of ['direct', 'exclusive'] as const) {
               new RabbitMqClientTransport({ url, routingKey: queue, replyTo, maxMessageSize }),
           };
         },
-        capabilities: { cancellation: true, detectsServerGone: false, maxMessageSize, limits: true },
+        capabilities: {
+          cancellation: true,
+          detectsServerGone: false,
+          maxMessageSize,
+          limits: true,
+        },
       },
     );
 

@@ -24,7 +24,12 @@ runTransportConformance(
       };
     },
     // Without `reconnect`, the next call after a loss opens a new connection.
-    capabilities: { duplex: true, maxMessageSize: defaultMaxMessageSize, limits: true, maxInFlight },
+    capabilities: {
+      duplex: true,
+      maxMessageSize: defaultMaxMessageSize,
+      limits: true,
+      maxInFlight,
+    },
   },
 );
 
@@ -61,7 +66,13 @@ for (const reconnect of [false, true]) {
           close,
         };
       },
-      capabilities: { duplex: true, maxMessageSize: 2 ** 21, disconnect: true, reconnect: true, limits: true },
+      capabilities: {
+        duplex: true,
+        maxMessageSize: 2 ** 21,
+        disconnect: true,
+        reconnect: true,
+        limits: true,
+      },
     },
   );
 }
