@@ -201,10 +201,14 @@ async function abortDelays(
     await running;
     const at = performance.now();
     controller.abort(new Error('caller gave up'));
-    let timer: NodeJS.Timeout | undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     const delay = await Promise.race([
       reached.then((t) => t - at),
-      new Promise<undefined>((resolve) => (timer = setTimeout(resolve, bound))),
+      new Promise<undefined>((resolve) => {
+        timer = setTimeout(() => {
+          resolve(undefined);
+        }, bound);
+      }),
     ]);
     clearTimeout(timer);
     delays.push(delay);
