@@ -6,6 +6,8 @@
 // for a bounded time, not for all 100,000 items. Runs only when named: `bench streams`.
 import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { RpcClient, RpcDispatcher, RpcServer, type Connection } from '@tinyrpc/core';
 import { JsonRpcProtocol } from '@tinyrpc/jsonrpc';
 import { StreamClientTransport, StreamServerTransport } from '@tinyrpc/transport-stream';
@@ -25,6 +27,10 @@ const rounds = 3;
 const slowItems = 100_000;
 const slowBound = Math.max(5000, 2.5 * durationMs);
 const mib = (bytes: number): string => (bytes / 2 ** 20).toFixed(1);
+
+// A full collection on demand, so that the live heap can be told from GC's sawtooth.
+setFlagsFromString('--expose-gc');
+const collect = runInNewContext('gc') as () => void;
 
 interface Pusher {
   /** Takes `count` items; resolves when the last arrived. */
@@ -205,8 +211,15 @@ async function slowConsumer(title: string, tiny: Tiny, fastRate: number): Promis
     const { heapUsed, rss } = process.memoryUsage();
     samples.push({ heap: heapUsed, rss });
   };
+  const live: number[] = [];
+  const sampleLive = (): void => {
+    collect();
+    live.push(process.memoryUsage().heapUsed);
+  };
+  sampleLive();
   sample();
   const sampler = setInterval(sample, 50);
+  const liveSampler = setInterval(sampleLive, 500);
   const started = performance.now();
   let taken = 0;
   let owed = 0;
@@ -223,8 +236,10 @@ async function slowConsumer(title: string, tiny: Tiny, fastRate: number): Promis
     }
   } finally {
     clearInterval(sampler);
+    clearInterval(liveSampler);
   }
   sample();
+  sampleLive();
   const seconds = (performance.now() - started) / 1000;
   const heaps = samples.map((s) => s.heap);
   const rsss = samples.map((s) => s.rss);
@@ -233,7 +248,7 @@ async function slowConsumer(title: string, tiny: Tiny, fastRate: number): Promis
   // Growth shows as a higher peak in the second half than in the first; GC's sawtooth does not.
   const half = Math.floor(heaps.length / 2);
   console.log(
-    `| ${title} | ${perItem.toFixed(3)} | ${taken.toLocaleString('en-US')} in ${seconds.toFixed(1)} s${taken < slowItems ? ' (time bound)' : ''} | ${range(heaps)} | ${mib(Math.max(...heaps.slice(0, half)))} / ${mib(Math.max(...heaps.slice(half)))} | ${range(rsss)} | ${String(samples.length)} |`,
+    `| ${title} | ${perItem.toFixed(3)} | ${taken.toLocaleString('en-US')} in ${seconds.toFixed(1)} s${taken < slowItems ? ' (time bound)' : ''} | ${range(heaps)} | ${mib(Math.max(...heaps.slice(0, half)))} / ${mib(Math.max(...heaps.slice(half)))} | ${range(live)} | ${range(rsss)} | ${String(samples.length)} |`,
   );
 }
 
@@ -274,9 +289,9 @@ const slow: Scenario = {
       `\n## Slow consumer, 100× slower than the default stream's measured rate: memory of this process (server and client), sampled every 50 ms, at most ${String(slowBound / 1000)} s or ${slowItems.toLocaleString('en-US')} items\n`,
     );
     console.log(
-      '| transport | ms per item | items taken | heapUsed MiB range | heapUsed peak MiB, 1st / 2nd half | rss MiB range | samples |',
+      '| transport | ms per item | items taken | heapUsed MiB range | heapUsed peak MiB, 1st / 2nd half | heapUsed after full GC, every 0.5 s, MiB range | rss MiB range | samples |',
     );
-    console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
+    console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
     for (const transport of ['WebSocket', 'TCP stream'] as const) {
       const tiny = await tinyrpc(transport === 'WebSocket');
       try {
