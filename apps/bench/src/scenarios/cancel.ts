@@ -237,7 +237,8 @@ export const scenarios: Scenario[] = [
           continue;
         }
         const watch: { current: Watch | undefined } = { current: undefined };
-        const { client, stop } = await transport.start(hangingMethods(watch));
+        const started = await transport.start(hangingMethods(watch));
+        const { client } = started;
         try {
           const bound = transport.bound ?? reachBound;
           const delays = await abortDelays(client, watch, transport.calls, bound);
@@ -250,7 +251,7 @@ export const scenarios: Scenario[] = [
             `| ${transport.name} | ${String(delays.length)} | ${String(reached.length)} (${String(bound)} ms) | ${ms(reached[Math.floor(reached.length / 2)])} | ${ms(reached.at(-1))} | ${ms(trip.p50)} | ${ms(trip.p99)} |`,
           );
         } finally {
-          await stop();
+          await started.stop();
         }
       }
       return [];

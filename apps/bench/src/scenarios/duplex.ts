@@ -111,7 +111,10 @@ const closeServer = (server: WebSocketServer): Promise<void> =>
 // and uncorks it on the next: the frames of one tick leave in one write, as our transport sends.
 function sender(ws: WebSocket, corked: boolean): (text: string) => void {
   const socket = (ws as unknown as { _socket: Duplex })._socket;
-  if (!corked) return (text) => ws.send(text);
+  if (!corked)
+    return (text) => {
+      ws.send(text);
+    };
   let pending = false;
   const uncork = (): void => {
     pending = false;

@@ -87,7 +87,9 @@ async function rawWs(): Promise<Pusher> {
     async stop() {
       ws.terminate();
       for (const client of server.clients) client.terminate();
-      await new Promise((resolve) => server.close(resolve));
+      await new Promise((resolve) => {
+        server.close(resolve);
+      });
     },
   };
 }
@@ -168,7 +170,8 @@ async function tinyrpc(ws: boolean): Promise<Tiny> {
   const take = async (count: number, highWaterMark?: number): Promise<void> => {
     let taken = 0;
     const options = highWaterMark === undefined ? {} : { highWaterMark };
-    for await (const _ of client.stream('items', [count], options)) taken++;
+    for await (const got of client.stream('items', [count], options))
+      if (got !== undefined) taken++;
     if (taken !== count) throw new Error(`took ${String(taken)} of ${String(count)} items`);
   };
   return {
@@ -224,8 +227,8 @@ async function slowConsumer(title: string, tiny: Tiny, fastRate: number): Promis
   let taken = 0;
   let owed = 0;
   try {
-    for await (const _ of tiny.client.stream('items', [slowItems])) {
-      taken++;
+    for await (const got of tiny.client.stream('items', [slowItems])) {
+      if (got !== undefined) taken++;
       owed += perItem;
       if (owed >= 2) {
         const before = performance.now();
