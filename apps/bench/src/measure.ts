@@ -71,8 +71,9 @@ async function runFor(
   return count;
 }
 
-/** Prints a scenario's results with their ratio to the baseline. */
+/** Prints a scenario's results with their ratio to the baseline (none: it printed its own). */
 export function report(scenario: Scenario, results: readonly Result[]): void {
+  if (results.length === 0) return;
   const base = results.find((r) => r.name === scenario.baseline);
   console.log(`\n## ${scenario.name}\n`);
   console.log('| contender | ops/s | × baseline | p50 ms | p99 ms |');
