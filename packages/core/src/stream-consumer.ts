@@ -4,7 +4,7 @@ export interface StreamOptions {
   readonly signal?: AbortSignal;
   /**
    * Items the producer may send ahead of what the loop has taken: the credit it starts with and
-   * tops up as items are taken. Default 16.
+   * tops up as items are taken. Default 64: room for a credit round trip without stalling the producer.
    */
   readonly highWaterMark?: number;
   /** Milliseconds the whole stream may take. Default: none (a stream may run as long as it likes). */
@@ -12,7 +12,7 @@ export interface StreamOptions {
 }
 
 /** The default of {@link StreamOptions.highWaterMark}. */
-export const defaultHighWaterMark = 16;
+export const defaultHighWaterMark = 64;
 
 /** What a consumer asks of the client that made it. */
 export interface StreamControl {

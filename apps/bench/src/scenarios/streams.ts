@@ -271,7 +271,7 @@ const scenario = (transport: Kind): Scenario => {
       try {
         const results = await throughput([
           [raw, pusher],
-          ['client.stream() ← async function* (highWaterMark 16, default)', tiny],
+          ['client.stream() ← async function* (highWaterMark 64, default)', tiny],
           ['client.stream(), highWaterMark 256', tiny.windowed(256)],
         ]);
         fastRates.set(transport, results[1]?.opsPerSecond ?? 1000);
