@@ -16,9 +16,9 @@ import {
 import { JsonRpcProtocol } from '@tinyrpc/jsonrpc';
 import { StreamClientTransport, StreamServerTransport } from '@tinyrpc/transport-stream';
 import { WsClientTransport, WsServerTransport } from '@tinyrpc/transport-ws';
-import { Client as RpcWebSocketsClient, Server as RpcWebSocketsServer } from 'rpc-websockets';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { Result, Scenario } from '../measure.ts';
+import { closeServer, listening, portOf, rpcWebsockets } from '../ws-servers.ts';
 import { interleavedRounds, type RoundContender } from '../rounds.ts';
 
 const add = (a: number, b: number): number => a + b;
@@ -92,21 +92,6 @@ const serverToClient = (name: string, makePair: () => Pair): RoundContender => (
   },
 });
 
-const portOf = (server: WebSocketServer): number => (server.address() as { port: number }).port;
-
-const listening = (server: WebSocketServer): Promise<void> =>
-  new Promise((resolve) => {
-    server.once('listening', resolve);
-  });
-
-const closeServer = (server: WebSocketServer): Promise<void> =>
-  new Promise((resolve) => {
-    for (const client of server.clients) client.terminate();
-    server.close(() => {
-      resolve();
-    });
-  });
-
 // A send function for `ws` that, when `corked`, corks the TCP socket at the first frame of a tick
 // and uncorks it on the next: the frames of one tick leave in one write, as our transport sends.
 function sender(ws: WebSocket, corked: boolean): (text: string) => void {
@@ -169,28 +154,6 @@ const rawWs = (name: string, corked: boolean): RoundContender => ({
     };
   },
 });
-
-const rpcWebsockets: RoundContender = {
-  name: 'rpc-websockets',
-  async start() {
-    const server = new RpcWebSocketsServer({ port: 0, host: '127.0.0.1' });
-    server.register('add', (params) => add(...(params as [number, number])));
-    await listening(server.wss);
-    const client = new RpcWebSocketsClient(`ws://127.0.0.1:${String(portOf(server.wss))}`, {
-      reconnect: false,
-    });
-    await new Promise<void>((resolve) => {
-      client.once('open', resolve);
-    });
-    return {
-      call: () => client.call('add', [1, 2]),
-      async stop() {
-        client.close();
-        await closeServer(server.wss);
-      },
-    };
-  },
-};
 
 const CLIENT = 'RpcClient → server';
 const PEER = 'RpcPeer → server';

@@ -4,9 +4,9 @@
 import { RpcClient, RpcDispatcher, RpcServer } from '@tinyrpc/core';
 import { JsonRpcProtocol } from '@tinyrpc/jsonrpc';
 import { WsClientTransport, WsServerTransport } from '@tinyrpc/transport-ws';
-import { Client as RpcWebSocketsClient, Server as RpcWebSocketsServer } from 'rpc-websockets';
 import { WebSocket, WebSocketServer } from 'ws';
 import { measure, type Result, type Scenario } from '../measure.ts';
+import { closeServer, listening, portOf, rpcWebsockets } from '../ws-servers.ts';
 
 const add = (a: number, b: number): number => a + b;
 
@@ -16,24 +16,9 @@ interface Contender {
   start(): Promise<{ call: () => Promise<unknown>; stop: () => Promise<void> }>;
 }
 
-const portOf = (server: WebSocketServer): number => (server.address() as { port: number }).port;
-
-const listening = (server: WebSocketServer): Promise<void> =>
-  new Promise((resolve) => {
-    server.once('listening', resolve);
-  });
-
 const opened = (ws: { once(event: 'open', listener: () => void): unknown }): Promise<void> =>
   new Promise((resolve) => {
     ws.once('open', resolve);
-  });
-
-const closeServer = (server: WebSocketServer): Promise<void> =>
-  new Promise((resolve) => {
-    for (const client of server.clients) client.terminate();
-    server.close(() => {
-      resolve();
-    });
   });
 
 const raw: Contender = {
@@ -91,28 +76,6 @@ const tinyrpc: Contender = {
       async stop() {
         await client.close();
         await server.close();
-      },
-    };
-  },
-};
-
-const rpcWebsockets: Contender = {
-  name: 'rpc-websockets',
-  async start() {
-    const server = new RpcWebSocketsServer({ port: 0, host: '127.0.0.1' });
-    server.register('add', (params) => add(...(params as [number, number])));
-    await listening(server.wss);
-    const client = new RpcWebSocketsClient(`ws://127.0.0.1:${String(portOf(server.wss))}`, {
-      reconnect: false,
-    });
-    await new Promise<void>((resolve) => {
-      client.once('open', resolve);
-    });
-    return {
-      call: () => client.call('add', [1, 2]),
-      async stop() {
-        client.close();
-        await closeServer(server.wss);
       },
     };
   },
