@@ -154,6 +154,15 @@ async function* countTo(to: number, counted: { ended: number }): AsyncGenerator<
   }
 }
 
+// Fails after `n` items with an error of its own code and data, which the loop must see as sent.
+async function* failAfter(n: number): AsyncGenerator<string> {
+  for (let i = 1; i <= n; i++) {
+    await Promise.resolve();
+    yield String(i);
+  }
+  throw new RemoteError('ran dry', { code: 4242, data: { at: n } });
+}
+
 /** Everything one case uses: the fixture, an `RpcServer` on it, its clients, and what the methods saw. */
 class Harness {
   readonly fixture: TransportFixture;
@@ -238,6 +247,7 @@ class Harness {
         { context: true },
       )
       .add('count', (to: number) => countTo(to, counted))
+      .add('failAfter', failAfter)
       .add(
         'tag',
         (context: CallContext, tag: string) => {
@@ -1286,6 +1296,26 @@ export function runTransportConformance(
         h.timeout,
         "the server generator's finally ran after break",
       );
+    });
+
+    test('an error mid-stream reaches the loop after the items before it', streams, async (h) => {
+      const client = await h.connect();
+      const items: string[] = [];
+      const failure = await (async () => {
+        for await (const item of client.stream<string>('failAfter', [3])) items.push(item);
+      })().then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      assert.deepEqual(items, ['1', '2', '3'], 'The items before the error did not all arrive');
+      assert.ok(
+        RemoteError.is(failure),
+        `The loop did not throw the remote error: ${String(failure)}`,
+      );
+      assert.equal(failure.code, 4242, "The error's code changed on the way");
+      assert.equal(failure.message, 'ran dry', "The error's message changed on the way");
+      assert.deepEqual(failure.data, { at: 3 }, "The error's data changed on the way");
+      assert.equal(await client.call('echo', ['after']), 'after', 'The client stopped working');
     });
 
     test('close() may be called twice', true, async (h) => {

@@ -39,6 +39,7 @@ import type {
   CreateRequestOptions,
   Message,
   Params,
+  ReplyStreamReceiver,
   RequestId,
   RpcBatchResponse,
   RpcProtocol,
@@ -424,9 +425,17 @@ export class RpcClient {
     params: Params | undefined,
     options: StreamOptions,
   ): StreamConsumer<T> {
-    if (this.#unsubscribe === undefined || this.protocol.parseMessage === undefined)
+    const onConnection = this.#unsubscribe !== undefined;
+    const { transport } = this;
+    if (
+      onConnection
+        ? this.protocol.parseMessage === undefined
+        : transport.kind !== 'request-reply' || transport.streams !== true
+    )
       throw new RpcError(
-        'Streams need a connection (WebSocket, stream, ZeroMQ DEALER, callback, memory) and a protocol with parseMessage()',
+        onConnection
+          ? 'Streams on a connection need a protocol with parseMessage()'
+          : 'This transport carries no streamed replies: use a connection (WebSocket, stream, ZeroMQ DEALER, callback, memory), HTTP or RabbitMQ',
       );
     const highWaterMark = options.highWaterMark ?? defaultHighWaterMark;
     if (!Number.isSafeInteger(highWaterMark) || highWaterMark < 1)
@@ -434,9 +443,12 @@ export class RpcClient {
     const request = this.protocol.createRequest(method, params);
     const id = request.id as string | number;
     const stopped = new AbortController();
+    // Over a request/reply transport, credit goes to the transport, which carries it or reads on.
+    let grantToTransport: ((credit: number) => void) | undefined;
     const consumer = new StreamConsumer<T>(highWaterMark, {
       grant: (credit) => {
-        this.#control(streamCreditMethod, [id, credit]);
+        if (onConnection) this.#control(streamCreditMethod, [id, credit]);
+        else grantToTransport?.(credit);
       },
       stop: () => {
         stopped.abort(new RpcError('The stream was closed'));
@@ -447,14 +459,28 @@ export class RpcClient {
       options.signal === undefined
         ? stopped.signal
         : AbortSignal.any([options.signal, stopped.signal]);
-    this.#control(streamOpenMethod, [id, highWaterMark]);
-    this.#exchange(
-      request.serialize(),
-      [id],
-      { signal, timeout: options.timeout ?? Infinity },
-      undefined,
-      true,
-    ).then(
+    const callOptions = { signal, timeout: options.timeout ?? Infinity };
+    let reply: Promise<Reply>;
+    if (onConnection) {
+      this.#control(streamOpenMethod, [id, highWaterMark]);
+      reply = this.#exchange(request.serialize(), [id], callOptions, undefined, true);
+    } else {
+      const receiver: ReplyStreamReceiver = {
+        credit: highWaterMark,
+        receive: (message) => this.#receiveStreamed(message),
+        onCredit: (listener) => {
+          grantToTransport = listener;
+        },
+      };
+      const message = request.serialize();
+      this.#trace('-->', message);
+      reply = this.#guard(
+        (callSignal, deadline) =>
+          this.#sendAndRead(message, [id], callSignal, deadline, undefined, receiver),
+        callOptions,
+      );
+    }
+    reply.then(
       (reply) => {
         this.#streams.delete(id);
         try {
@@ -477,6 +503,21 @@ export class RpcClient {
       },
     );
     return consumer;
+  }
+
+  // One message of a streamed reply over a request/reply transport: `true` for an item, which goes
+  // to its consumer; `false` for anything else, the reply that ends the stream.
+  #receiveStreamed(message: Message): boolean {
+    let parsed: RpcRequest | RpcBatchRequest;
+    try {
+      parsed = this.protocol.parseRequest(message);
+    } catch {
+      return false;
+    }
+    if ('batch' in parsed || !parsed.oneWay || parsed.method !== streamItemMethod) return false;
+    this.#trace('<--', message);
+    this[receiveItem](parsed.params);
+    return true;
   }
 
   // Sends one of the notifications that steer calls and streams; a failure goes to onError.
@@ -612,10 +653,12 @@ export class RpcClient {
     signal: AbortSignal | undefined,
     deadline: number | undefined,
     headers: Readonly<Record<string, string>> | undefined,
+    stream?: ReplyStreamReceiver,
   ): Promise<Reply> {
+    const options = this.#sendOptions(true, signal, deadline, headers);
     const data = await this.transport.send(
       message,
-      this.#sendOptions(true, signal, deadline, headers),
+      stream === undefined ? options : { ...options, stream },
     );
     if (data === undefined) throw new InvalidReplyError('The transport returned no reply');
     this.#trace('<--', data);

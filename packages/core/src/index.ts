@@ -28,6 +28,8 @@ export type {
   Connection,
   ConnectionListener,
   RequestReplyTransport,
+  ReplyStreamReceiver,
+  ReplyStreamSender,
   ServerConnection,
   CreateRequestOptions,
   ErrorHandler,
@@ -56,6 +58,7 @@ export {
   deadlineHeader,
   streamCreditMethod,
   streamItemMethod,
+  streamHeader,
   streamOpenMethod,
 } from './wire-names.ts';
 export {

@@ -3,7 +3,13 @@ import type { RpcDispatcher } from './dispatcher.ts';
 import { isPromiseLike } from './promise-like.ts';
 import { InternalError, RequestCancelledError, RpcError } from './errors.ts';
 import type { ServerInterceptor } from './interceptor.ts';
-import { isStream, notAskedToStream, produce } from './stream-producer.ts';
+import {
+  connectionSink,
+  isStream,
+  notAskedToStream,
+  produce,
+  replySink,
+} from './stream-producer.ts';
 import type { RpcClient } from './client.ts';
 import type { TraceDirection, TraceFunction } from './trace.ts';
 import { InFlight } from './transport/in-flight.ts';
@@ -13,6 +19,7 @@ import type {
   RpcBatchResponse,
   RpcProtocol,
   RpcRequest,
+  ReplyStreamSender,
   RpcResponse,
   TransportContext,
 } from './types.ts';
@@ -104,14 +111,21 @@ export class Responder {
               overtime?.signal,
             ),
     );
-    // A stream the caller asked for (`$/stream/open` came first) is produced before the answer.
+    // A stream the caller asked for (`$/stream/open` came first on a connection, or the transport
+    // has a sender for it) is produced before the answer.
+    const sink =
+      id === undefined
+        ? undefined
+        : credit !== undefined && running !== undefined
+          ? () => connectionSink(id as string | number, credit, running)
+          : context.stream === undefined
+            ? undefined
+            : () => replySink(context.stream as ReplyStreamSender, context.signal);
     const answer =
-      credit === undefined || running === undefined
+      sink === undefined
         ? dispatched
         : Promise.resolve(dispatched).then((value) =>
-            isStream(value)
-              ? produce(this.#protocol, parsed, value.result, credit, running)
-              : value,
+            isStream(value) ? produce(this.#protocol, parsed, value.result, sink()) : value,
           );
     if (!isPromiseLike(answer)) {
       if (running !== undefined && id !== undefined) running.finish(id);

@@ -28,7 +28,42 @@ export interface TransportContext {
   readonly signal?: AbortSignal;
   /** The connection the message arrived on, where the transport has connections. */
   readonly connection?: ServerConnection;
+  /**
+   * Set by a request/reply transport (HTTP, RabbitMQ) when the caller asked for a streamed reply
+   * (the `Tinyrpc-Stream` header): where the server sends the stream's items before its reply.
+   */
+  readonly stream?: ReplyStreamSender;
   readonly [key: string]: unknown;
+}
+
+/**
+ * The server's end of a streamed reply over a request/reply transport: each item of the stream
+ * (a `$/stream/item` notification) goes out through `send`, in order, before the reply that ends
+ * the stream. The transport holds the producer back: `send` resolves when it can take the next item
+ * (HTTP: the socket drained; RabbitMQ: the caller granted credit).
+ */
+export interface ReplyStreamSender {
+  /** Sends one item ahead of the reply; rejects once the caller is gone. */
+  send(item: Message): Promise<void>;
+}
+
+/**
+ * The caller's end of a streamed reply over a request/reply transport, passed as
+ * {@link SendOptions.stream}: the transport hands each message of the reply to `receive`, in
+ * order, and resolves `send` with the one `receive` says is not an item (the reply that ends the
+ * stream).
+ */
+export interface ReplyStreamReceiver {
+  /** Items the producer may send before the caller grants more: the `Tinyrpc-Stream` header's value. */
+  readonly credit: number;
+  /** Takes one message of the reply: `true` when it was an item, `false` for the reply that ends the stream. */
+  receive(message: Message): boolean;
+  /**
+   * Registers the function the caller calls with more credit as its loop takes items. A transport
+   * that carries credit to the producer (RabbitMQ) sends it on; one whose own flow control holds
+   * the producer back (HTTP over TCP) reads on as far as its credit allows.
+   */
+  onCredit(listener: (credit: number) => void): void;
 }
 
 /** Options of `send` on a {@link RequestReplyTransport} or a {@link Connection}. */
@@ -53,6 +88,12 @@ export interface SendOptions {
    * also drop the message once it passes (RabbitMQ's `expiration`).
    */
   readonly deadline?: number;
+  /**
+   * The caller asked for a streamed reply (`RpcClient.stream`), on a request/reply transport with
+   * `streams: true`: the items go to this receiver, and `send` resolves with the reply that ends the
+   * stream.
+   */
+  readonly stream?: ReplyStreamReceiver;
 }
 
 /** Receives what arrives on a {@link Connection}: every message, and the close. */
@@ -93,6 +134,8 @@ interface ClientTransportBase {
  */
 export interface RequestReplyTransport extends ClientTransportBase {
   readonly kind: 'request-reply';
+  /** `true` when `send` carries streamed replies ({@link SendOptions.stream}): HTTP, RabbitMQ. */
+  readonly streams?: boolean | undefined;
   /** Sends one message; resolves with the reply, or `undefined` for one-way messages. */
   send(message: Message, options?: SendOptions): Promise<Message | undefined>;
 }

@@ -13,6 +13,12 @@ export const cancelMethod = '$/cancelRequest';
  */
 export const deadlineHeader = 'Tinyrpc-Deadline';
 
+/**
+ * The header by which a caller asks for a streamed reply over a request/reply transport with
+ * headers (HTTP, RabbitMQ): the credit it opens the stream with, a whole number from 1.
+ */
+export const streamHeader = 'Tinyrpc-Stream';
+
 /** Asks for call `[id, credit]` to stream its result: sent just before the request. */
 export const streamOpenMethod = '$/stream/open';
 /** One item of stream `[id, item]`, from producer to consumer. */

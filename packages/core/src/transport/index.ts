@@ -35,3 +35,4 @@ export {
 } from './listen-node-server.ts';
 export { defaultLimits } from '../limits.ts';
 export { deadlineOf } from '../cancellation.ts';
+export { CreditWindow, streamCreditOf } from './credit-window.ts';
