@@ -21,6 +21,7 @@ describe.runIf(available)('WsClientTransport in a real browser (headless Chromiu
   let transport: WsServerTransport;
   let bundleInputs: string[];
   const sockets = new Set<Duplex>();
+  const streamed = { produced: 0, ended: 0 };
 
   beforeAll(async () => {
     // Bundle the page's script as a browser build would: platform browser, package names resolved
@@ -62,6 +63,21 @@ describe.runIf(available)('WsClientTransport in a real browser (headless Chromiu
         `the page said: ${String(await context.peer?.call('pageAnswer', [question]))}`,
       { context: true },
     );
+    dispatcher.add('countTo', async function* (to: number) {
+      try {
+        for (let i = 1; i <= to; i++) {
+          streamed.produced = i;
+          await Promise.resolve();
+          yield i;
+        }
+      } finally {
+        streamed.ended += 1;
+      }
+    });
+    dispatcher.add('failAfter', async function* (n: number) {
+      for (let i = 1; i <= n; i++) yield await Promise.resolve(i);
+      throw new RemoteError('ran dry', { code: 4242, data: { at: n } });
+    });
     rpc = new RpcServer(transport, new JsonRpcProtocol(), dispatcher);
     await rpc.serve();
 
@@ -194,5 +210,33 @@ describe.runIf(available)('WsClientTransport in a real browser (headless Chromiu
 
     await page.close();
     await waitUntil(() => !rpc.peers.includes(peer));
+  });
+
+  it('iterates streams from the Node server in the page: to the end, with break, and an error mid-stream', async () => {
+    const page = await browser.newPage();
+    const port = (http.address() as { port: number }).port;
+    await page.goto(`http://127.0.0.1:${String(port)}/`);
+    await page.waitForFunction(() => 'streamItems' in globalThis);
+    const results = await page.evaluate(
+      (url) =>
+        (
+          globalThis as unknown as { streamItems(u: string): Promise<Record<string, unknown>> }
+        ).streamItems(url),
+      `ws://127.0.0.1:${String(port)}/ws`,
+    );
+    expect(results['all']).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
+    expect(results['untilBreak']).toEqual([1, 2, 3, 4, 5]);
+    // Both countTo generators ended (finally ran); the second never ran far past the break.
+    await waitUntil(() => streamed.ended === 2);
+    expect(streamed.produced).toBeLessThanOrEqual(5 + 4 + 1);
+    expect(results['beforeError']).toEqual([1, 2, 3]);
+    expect(results['failure']).toMatchObject({
+      ok: false,
+      name: 'RemoteError',
+      code: 4242,
+      message: 'ran dry',
+    });
+    expect(results['after']).toBe(5);
+    await page.close();
   });
 });

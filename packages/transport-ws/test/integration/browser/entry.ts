@@ -93,6 +93,28 @@ function servedEvents(): unknown[] {
   return pageEvents;
 }
 
+// Iterates streams from the Node server: one to its end, one left with break, one that fails.
+async function streamItems(url: string): Promise<Record<string, unknown>> {
+  const rpc = new RpcClient(new JsonRpcProtocol(), new WsClientTransport(url));
+  const all: number[] = [];
+  for await (const item of rpc.stream<number>('countTo', [200], { highWaterMark: 8 }))
+    all.push(item);
+  const untilBreak: number[] = [];
+  for await (const item of rpc.stream<number>('countTo', [1_000_000], { highWaterMark: 4 })) {
+    untilBreak.push(item);
+    if (item === 5) break;
+  }
+  const beforeError: number[] = [];
+  const failure = await settle(
+    (async () => {
+      for await (const item of rpc.stream<number>('failAfter', [3])) beforeError.push(item);
+    })(),
+  );
+  const after = await rpc.call('add', [2, 3]);
+  await rpc.close();
+  return { all, untilBreak, beforeError, failure, after };
+}
+
 Object.assign(globalThis, {
   runCalls,
   startHanging,
@@ -100,4 +122,5 @@ Object.assign(globalThis, {
   afterLoss,
   servePage,
   servedEvents,
+  streamItems,
 });
