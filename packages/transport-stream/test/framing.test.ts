@@ -106,7 +106,7 @@ describe('framing: partial and coalesced chunks', () => {
 
 describe('framing: content-length', () => {
   it('writes the LSP header, and marks bytes as application/octet-stream', () => {
-    expect(encodeFrame('{"a":"é"}')).toEqual(['Content-Length: 10\r\n\r\n', '{"a":"é"}']);
+    expect(encodeFrame('{"a":"é"}')).toEqual(['Content-Length: 10\r\n\r\n{"a":"é"}']);
     expect(encodeFrame(new Uint8Array([1, 2]))).toEqual([
       'Content-Length: 2\r\nContent-Type: application/octet-stream\r\n\r\n',
       new Uint8Array([1, 2]),
@@ -166,7 +166,7 @@ describe('framing: newline', () => {
   const options = { framing: 'newline' as const };
 
   it('writes a line; refuses bytes, line breaks and empty messages', () => {
-    expect(encodeFrame('{"a":1}', options)).toEqual(['{"a":1}', '\n']);
+    expect(encodeFrame('{"a":1}', options)).toEqual(['{"a":1}\n']);
     expect(() => encodeFrame(new Uint8Array([1]), options)).toThrow(/text only/);
     expect(() => encodeFrame('a\nb', options)).toThrow(/line break/);
     expect(() => encodeFrame('a\rb', options)).toThrow(/line break/);
