@@ -1,4 +1,5 @@
 import { RequestCancelledError } from './errors.ts';
+import { headerValue } from './header-value.ts';
 import type { Message, Params, RequestId, RpcRequest, TransportContext } from './types.ts';
 import {
   cancelledIdOf,
@@ -17,9 +18,8 @@ export function deadlineOf(context: TransportContext, now = Date.now()): number 
   if (typeof own === 'number') return own;
   const headers = context.headers;
   if (headers === undefined) return undefined;
-  const value = headers[deadlineHeader] ?? headers['tinyrpc-deadline'];
-  const text = Array.isArray(value) ? value[0] : value;
-  if (text === undefined || !/^\d{1,12}$/.test(text)) return undefined;
+  const text = headerValue(headers, deadlineHeader);
+  if (typeof text !== 'string' || !/^\d{1,12}$/.test(text)) return undefined;
   return now + Number(text);
 }
 

@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { TransportError } from '@tinyrpc/core';
 import {
   Backoff,
+  CreditWindow,
+  deadlineOf,
   defaultLimits,
   defaultReconnect,
   describeError,
@@ -11,6 +13,7 @@ import {
   messageSize,
   raceSignal,
   reconnectOptions,
+  streamCreditOf,
   tooLargeError,
 } from '@tinyrpc/core/transport';
 
@@ -153,6 +156,64 @@ describe('describeError, messageSize, tooLargeError', () => {
       'A message of 2000000 bytes is over the limit of 1048576 bytes (maxMessageSize)',
     );
     expect(tooLargeError(undefined, 10).message).toMatch(/^A message is over the limit of 10/);
+  });
+});
+
+describe('deadlineOf and streamCreditOf read their headers in any case', () => {
+  it('reads Tinyrpc-Deadline spelt any way, and refuses what is not a number of ms', () => {
+    for (const name of [
+      'Tinyrpc-Deadline',
+      'tinyrpc-deadline',
+      'TINYRPC-DEADLINE',
+      'TinyRPC-Deadline',
+    ])
+      expect(deadlineOf({ headers: { other: 'x', [name]: '250' } }, 1000)).toBe(1250);
+    expect(deadlineOf({ headers: { 'tinyrpc-deadline': ['40', '99'] } }, 0)).toBe(40);
+    expect(deadlineOf({ headers: { 'Tinyrpc-Deadline': '-5' } }, 0)).toBeUndefined();
+    expect(deadlineOf({ headers: { 'Tinyrpc-Deadline': '1e3' } }, 0)).toBeUndefined();
+    expect(deadlineOf({ headers: {} }, 0)).toBeUndefined();
+    expect(deadlineOf({ deadline: 7, headers: { 'Tinyrpc-Deadline': '1' } }, 0)).toBe(7);
+  });
+
+  it('reads Tinyrpc-Stream as a whole number from 1, in any case', () => {
+    expect(streamCreditOf({ 'Tinyrpc-Stream': '64' })).toBe(64);
+    expect(streamCreditOf({ 'TINYRPC-STREAM': '8' })).toBe(8);
+    expect(streamCreditOf({ 'tinyrpc-stream': 16 })).toBe(16);
+    for (const value of ['0', '-1', '1.5', 'lots', '', String(2 ** 31)])
+      expect(streamCreditOf({ 'Tinyrpc-Stream': value })).toBeUndefined();
+    expect(streamCreditOf({})).toBeUndefined();
+    expect(streamCreditOf(undefined)).toBeUndefined();
+  });
+});
+
+describe('CreditWindow', () => {
+  it('takes credit while there is some, waits for a grant, and fails once ended', async () => {
+    const window = new CreditWindow(2);
+    await window.take();
+    await window.take();
+    expect(window.credit).toBe(0);
+    let took = false;
+    const waiting = window.take().then(() => {
+      took = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(took).toBe(false);
+    window.grant(0); // ignored
+    window.grant(1.5); // ignored
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(took).toBe(false);
+    window.grant(3);
+    await waiting;
+    expect(window.credit).toBe(2);
+    window.end(new Error('gone'));
+    await expect(window.take()).rejects.toThrow('gone');
+  });
+
+  it('ends a take that is waiting', async () => {
+    const window = new CreditWindow(0);
+    const waiting = window.take();
+    window.end(new Error('caller gone'));
+    await expect(waiting).rejects.toThrow('caller gone');
   });
 });
 

@@ -1,3 +1,4 @@
+import { headerValue } from '../header-value.ts';
 import { streamHeader } from '../wire-names.ts';
 import type { TransportContext } from '../types.ts';
 
@@ -12,8 +13,7 @@ export function streamCreditOf(
   headers: TransportContext['headers'] | Readonly<Record<string, unknown>> | undefined,
 ): number | undefined {
   if (headers === undefined) return undefined;
-  let value = headers[streamHeader] ?? headers[streamHeader.toLowerCase()];
-  if (Array.isArray(value)) value = value[0] as unknown;
+  const value = headerValue(headers, streamHeader);
   const credit =
     typeof value === 'number' ? value : typeof value === 'string' ? Number(value) : NaN;
   return Number.isSafeInteger(credit) && credit >= 1 && credit <= maxCredit ? credit : undefined;
