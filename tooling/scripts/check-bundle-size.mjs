@@ -14,9 +14,10 @@ const budgets = [
     // The target is 4.5 kB (4.34 kB before client interceptors, per-class error markers and the
     // transport kit came to core; 5.82 kB before calls in both directions, cancellation and
     // streams). Serving code stays out of a client that serves nothing (it comes with the
-    // dispatcher); what remains is RpcClient's own: 7.94 kB. The budget holds that, so that it
-    // grows no further unnoticed, until core sheds weight again.
-    bytes: 8100,
+    // dispatcher); what remains is RpcClient's own: 8.23 kB with streams over request/reply
+    // transports. The budget holds that, so that it grows no further unnoticed, until core sheds
+    // weight again.
+    bytes: 8300,
     source: `
       import { RpcClient } from '@tinyrpc/core';
       import { JsonRpcProtocol } from '@tinyrpc/jsonrpc';
@@ -26,8 +27,8 @@ const budgets = [
   },
   {
     name: 'WebSocket client (core + jsonrpc + transport-ws)',
-    // Target as above; 4.71 kB before interceptors, 6.26 kB before calls both ways, 8.27 kB today.
-    bytes: 8400,
+    // Target as above; 4.71 kB before interceptors, 6.26 kB before calls both ways, 8.56 kB today.
+    bytes: 8600,
     source: `
       import { RpcClient } from '@tinyrpc/core';
       import { JsonRpcProtocol } from '@tinyrpc/jsonrpc';
