@@ -498,7 +498,11 @@ export class RabbitMqClientTransport implements RequestReplyTransport {
     const lost = headers?.[streamLostHeader];
     if (lost !== undefined) {
       this.#take(id);
-      pending.reject(new TransportError(String(lost)));
+      pending.reject(
+        new TransportError(
+          typeof lost === 'string' ? lost : 'The server could not carry on the stream',
+        ),
+      );
       return;
     }
     const size = delivery.content.byteLength;
