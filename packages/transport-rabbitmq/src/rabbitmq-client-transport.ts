@@ -82,6 +82,8 @@ interface Pending {
   readonly stream: ReplyStreamReceiver | undefined;
   /** Where the server running the stream takes credit: the `reply_to` of its items. */
   creditTo: string | undefined;
+  /** When the stream's server was last heard of (an item) or asked after (a probe), epoch ms. */
+  heardAt: number;
 }
 
 /**
@@ -98,6 +100,14 @@ const sweepInterval = 100;
  * second, is a few ms of CPU per second.
  */
 const cancelSweepInterval = 10;
+
+/**
+ * Milliseconds a stream may be quiet before the client asks after its server: credit 0, published
+ * `mandatory` to the server's control queue, which the broker returns once that queue is gone with
+ * its server. So a lost server fails the loop within about two of these even when no item or
+ * credit is on its way.
+ */
+const streamProbeInterval = 1000;
 
 /**
  * Sends calls to a RabbitMQ queue and resolves each with the reply that carries its
@@ -271,8 +281,16 @@ export class RabbitMqClientTransport implements RequestReplyTransport {
       });
     }
     return new Promise<Buffer>((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject, signal, expiresAt, stream, creditTo: undefined });
-      if (signal !== undefined) {
+      this.#pending.set(id, {
+        resolve,
+        reject,
+        signal,
+        expiresAt,
+        stream,
+        creditTo: undefined,
+        heardAt: Date.now(),
+      });
+      if (signal !== undefined || stream !== undefined) {
         this.#sweeper ??= setInterval(this.#sweep, this.#sweepInterval).unref();
       }
       try {
@@ -302,8 +320,16 @@ export class RabbitMqClientTransport implements RequestReplyTransport {
   // Fails the calls whose signal aborted (their late replies are dropped); stops looking once no
   // call is pending.
   readonly #sweep = (): void => {
+    let now: number | undefined;
     for (const [id, pending] of this.#pending) {
-      if (pending.signal?.aborted !== true) continue;
+      if (pending.signal?.aborted !== true) {
+        if (pending.creditTo === undefined) continue;
+        now ??= Date.now();
+        if (now - pending.heardAt < streamProbeInterval) continue;
+        pending.heardAt = now;
+        this.#sendCredit(id, 0);
+        continue;
+      }
       this.#pending.delete(id);
       pending.reject(pending.signal.reason);
       this.#sendCancel(id, pending.expiresAt);
@@ -330,8 +356,9 @@ export class RabbitMqClientTransport implements RequestReplyTransport {
     }
   }
 
-  // Grants the server running stream `id` more credit: published `mandatory` to its control queue,
-  // so that a server gone meanwhile (its queue with it) comes back as a return (#returnedCredit).
+  // Grants the server running stream `id` more credit (0: a probe): published `mandatory` to its
+  // control queue, so that a server gone meanwhile (its queue with it) comes back as a return
+  // (#returnedCredit).
   #sendCredit(id: string, credit: number): void {
     const creditTo = this.#pending.get(id)?.creditTo;
     const channel = this.#current?.cancels;
@@ -514,6 +541,7 @@ export class RabbitMqClientTransport implements RequestReplyTransport {
       return;
     }
     if (typeof replyTo === 'string' && replyTo !== '') pending.creditTo = replyTo;
+    pending.heardAt = Date.now();
     if ((pending.stream as ReplyStreamReceiver).receive(delivery.content)) return;
     this.#take(id);
     pending.resolve(delivery.content);
