@@ -22,7 +22,7 @@ import {
   type RabbitMqConnectionOptions,
 } from './amqp-connection.ts';
 import { cancelExchangeOptions } from './cancel.ts';
-import { creditHeader, streamLostHeader } from './reply-stream.ts';
+import { creditHeader, probeInterval, streamLostHeader } from './reply-stream.ts';
 
 /** Options of {@link RabbitMqClientTransport}. */
 export interface RabbitMqClientTransportOptions extends RabbitMqConnectionOptions {
@@ -100,14 +100,6 @@ const sweepInterval = 100;
  * second, is a few ms of CPU per second.
  */
 const cancelSweepInterval = 10;
-
-/**
- * Milliseconds a stream may be quiet before the client asks after its server: credit 0, published
- * `mandatory` to the server's control queue, which the broker returns once that queue is gone with
- * its server. So a lost server fails the loop within about two of these even when no item or
- * credit is on its way.
- */
-const streamProbeInterval = 1000;
 
 /**
  * Sends calls to a RabbitMQ queue and resolves each with the reply that carries its
@@ -325,7 +317,9 @@ export class RabbitMqClientTransport implements RequestReplyTransport {
       if (pending.signal?.aborted !== true) {
         if (pending.creditTo === undefined) continue;
         now ??= Date.now();
-        if (now - pending.heardAt < streamProbeInterval) continue;
+        // A quiet stream probes its server (see `probeInterval`): a lost one fails the loop within
+        // about two intervals, and the server knows its caller is still there.
+        if (now - pending.heardAt < probeInterval) continue;
         pending.heardAt = now;
         this.#sendCredit(id, 0);
         continue;

@@ -466,8 +466,10 @@ export class RabbitMqServerTransport implements ServerTransport {
       unknown
     >;
     if (creditHeader in table) {
+      const stream = running?.stream;
+      stream?.heard();
       const credit = grantOf(table);
-      if (credit !== undefined) running?.stream?.grant(credit);
+      if (credit !== undefined) stream?.grant(credit);
       return;
     }
     if (running !== undefined) {

@@ -1,4 +1,4 @@
-import type { Message, ReplyStreamSender } from '@tinyrpc/core';
+import { TransportError, type Message, type ReplyStreamSender } from '@tinyrpc/core';
 import { CreditWindow } from '@tinyrpc/core/transport';
 
 // Streamed replies over RabbitMQ (README, "Streamed results"): the items of a stream go to the
@@ -15,6 +15,19 @@ export const creditHeader = 'Tinyrpc-Credit';
  * why, and the caller's loop throws a `TransportError` with it.
  */
 export const streamLostHeader = 'Tinyrpc-Stream-Lost';
+
+/**
+ * Milliseconds a stream may be quiet before its caller sends a probe (a credit message granting
+ * 0) to the server's control queue: the broker returns it once that queue is gone with its server.
+ */
+export const probeInterval = 1000;
+
+/**
+ * Milliseconds a server waits for credit without hearing from the caller (a credit or a probe)
+ * before it takes the caller for gone and ends the stream: several probe intervals, as a busy
+ * machine's timers run late.
+ */
+export const callerSilence = 5 * probeInterval;
 
 /** The most a credit message may grant at once; beyond it, the message is ignored as noise. */
 const maxGrant = 2 ** 31 - 1;
@@ -38,6 +51,8 @@ export class StreamSender implements ReplyStreamSender {
   /** A credit taken for the next item already (the last `send` waited for it). */
   #reserved = false;
   #interrupted: Error | undefined;
+  /** When the caller was last heard from (a credit or a probe) while the stream waited, epoch ms. */
+  #heardAt = 0;
 
   constructor(credit: number, publish: (item: Message) => void) {
     this.#window = new CreditWindow(credit);
@@ -51,15 +66,20 @@ export class StreamSender implements ReplyStreamSender {
 
   async send(item: Message): Promise<void> {
     try {
-      if (!this.#reserved) await this.#window.take();
+      if (!this.#reserved) await this.#take();
       this.#reserved = false;
       this.#publish(item);
-      await this.#window.take();
+      await this.#take();
       this.#reserved = true;
     } catch (error) {
       this.#interrupted ??= error instanceof Error ? error : new Error(String(error));
       throw error;
     }
+  }
+
+  /** A credit or a probe came from the caller: it is still there. */
+  heard(): void {
+    this.#heardAt = Date.now();
   }
 
   /** Credit from the caller: `credit` more items may go. */
@@ -70,5 +90,30 @@ export class StreamSender implements ReplyStreamSender {
   /** Ends the stream: the waiting `send` and every later one reject with `reason`. */
   end(reason: Error): void {
     this.#window.end(reason);
+  }
+
+  // Takes a credit. Without one, waits, and while it waits, a caller silent for `callerSilence`
+  // (no credit, no probe: a live caller probes a quiet stream every `probeInterval`) is gone, as
+  // when its connection died: nothing else would tell, with direct reply-to.
+  async #take(): Promise<void> {
+    if (this.#window.credit > 0) {
+      await this.#window.take();
+      return;
+    }
+    this.#heardAt = Date.now();
+    const watch = setInterval(() => {
+      if (Date.now() - this.#heardAt < callerSilence) return;
+      this.end(
+        new TransportError(
+          `The stream's caller is gone: nothing heard from it for ${String(callerSilence)} ms`,
+        ),
+      );
+    }, probeInterval);
+    watch.unref();
+    try {
+      await this.#window.take();
+    } finally {
+      clearInterval(watch);
+    }
   }
 }

@@ -363,6 +363,50 @@ describe.skipIf(!available)('RabbitMQ streamed replies', () => {
     await waitUntil(() => log.finallyRan === 1, 2000);
   });
 
+  it("the caller's connection lost: the loop throws at once, and the server's generator ends once the caller is silent", async () => {
+    const queue = uniqueQueue('stream-caller-lost');
+    const log = newLog();
+    await startServer({ queue }, log);
+    const { client, transport } = startClient({ routingKey: queue });
+
+    let lostAt = 0;
+    const { items, error } = await drain(
+      client.stream<number>('count', [1_000_000], { highWaterMark: 4 }),
+      (item) => {
+        if (item !== 1) return;
+        breakConnection(transport.connection);
+        lostAt = Date.now();
+      },
+    );
+    expect(items[0]).toBe(1);
+    expect(TransportError.is(error)).toBe(true);
+    expect(Date.now() - lostAt).toBeLessThan(1000);
+    // Direct reply-to tells the server nothing; it waits for credit, and with no credit and no
+    // probe for 5 s, it takes the caller for gone.
+    await waitUntil(() => log.finallyRan === 1, 10_000);
+    const endedAfter = Date.now() - lostAt;
+    console.log(`caller lost: the server's generator ended after ${String(endedAfter)} ms`);
+    expect(endedAfter).toBeGreaterThanOrEqual(4500);
+    expect(log.produced).toBeLessThanOrEqual(1 + 4);
+  }, 20_000);
+
+  it('a slow loop keeps its stream alive past the silence a lost caller is taken for', async () => {
+    const queue = uniqueQueue('stream-slow-alive');
+    const log = newLog();
+    await startServer({ queue }, log);
+    const { client } = startClient({ routingKey: queue });
+
+    // One item every 7 s is taken; the server waits for credit all that time, hearing probes.
+    const { items, error } = await drain(
+      client.stream<number>('count', [3], { highWaterMark: 1 }),
+      async (item) => {
+        if (item === 1) await sleep(7000);
+      },
+    );
+    expect(error).toBeUndefined();
+    expect(items).toEqual([1, 2, 3]);
+  }, 20_000);
+
   it('a stream whose server was lost is not started again where the broker redelivers it', async () => {
     const queue = uniqueQueue('stream-redelivered');
     const log = newLog();
