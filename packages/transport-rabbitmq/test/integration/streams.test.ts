@@ -179,6 +179,20 @@ describe.skipIf(!available)('RabbitMQ streamed replies', () => {
     });
   }
 
+  it('streams from a server that confirms its replies', async () => {
+    const queue = uniqueQueue('stream-confirm');
+    const log = newLog();
+    await startServer({ queue, confirmReplies: true }, log);
+    const { client } = startClient({ routingKey: queue });
+
+    const { items, error } = await drain(
+      client.stream<number>('count', [50], { highWaterMark: 4 }),
+    );
+    expect(error).toBeUndefined();
+    expect(items).toEqual(upTo(50));
+    expect(await client.call('plain')).toBe(42);
+  });
+
   it('an error mid-stream reaches the loop with its code, message and data after the items', async () => {
     const queue = uniqueQueue('stream-error');
     await startServer({ queue }, newLog());
