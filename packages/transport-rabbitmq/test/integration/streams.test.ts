@@ -491,4 +491,17 @@ describe.skipIf(!available)('RabbitMQ streamed replies', () => {
     const { error } = await drain(client.stream('count', [3]));
     expect(String(error)).toMatch(/carries no streamed replies/);
   });
+
+  it('a server without the cancel exchange answers a stream request with an error', async () => {
+    const queue = uniqueQueue('stream-server-no-cancels');
+    const log = newLog();
+    await startServer({ queue, cancelExchange: false }, log);
+    const { client } = startClient({ routingKey: queue });
+    const { items, error } = await drain(client.stream('count', [3]));
+    expect(items).toEqual([]);
+    expect(RemoteError.is(error)).toBe(true);
+    expect(error).toMatchObject({ code: -32600 });
+    expect(String(error)).toMatch(/call it with stream\(\)/);
+    expect(await client.call('plain')).toBe(42);
+  });
 });
