@@ -1,4 +1,5 @@
 import { RequestCancelledError } from '@tinyrpc/core';
+import type { StreamSender } from './reply-stream.ts';
 
 // Cancels across competing servers: a fanout exchange per request queue that every server of the
 // queue binds a queue of its own to, so a cancel reaches whichever server took the call.
@@ -11,8 +12,13 @@ import { RequestCancelledError } from '@tinyrpc/core';
  */
 export const cancelExchangeOptions = { durable: false, autoDelete: false } as const;
 
-/** One call a server runs: aborts its signal when a cancel for it comes, or its channel is lost. */
+/**
+ * One call a server runs: aborts its signal (and ends its stream, if it streams) when a cancel for
+ * it comes, or its channel is lost.
+ */
 export class RunningCall {
+  /** The call's streamed reply, when the caller asked for one: credit for it goes there. */
+  stream: StreamSender | undefined;
   #controller: AbortController | undefined;
   #reason: unknown;
   #cancelled = false;
@@ -48,6 +54,7 @@ export class RunningCall {
   #abort(reason: unknown): void {
     this.#reason = reason;
     this.#controller?.abort(reason);
+    this.stream?.end(reason instanceof Error ? reason : new Error(String(reason)));
   }
 }
 

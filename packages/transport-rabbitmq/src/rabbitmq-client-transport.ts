@@ -3,9 +3,11 @@ import {
   clientTransportBrand,
   deadlineHeader,
   setBrand,
+  streamHeader,
   TransportError,
   type RequestReplyTransport,
   type Message,
+  type ReplyStreamReceiver,
   type SendOptions,
 } from '@tinyrpc/core';
 import { defaultLimits, describeError, tooLargeError } from '@tinyrpc/core/transport';
@@ -20,6 +22,7 @@ import {
   type RabbitMqConnectionOptions,
 } from './amqp-connection.ts';
 import { cancelExchangeOptions } from './cancel.ts';
+import { creditHeader, probeInterval, streamLostHeader } from './reply-stream.ts';
 
 /** Options of {@link RabbitMqClientTransport}. */
 export interface RabbitMqClientTransportOptions extends RabbitMqConnectionOptions {
@@ -75,6 +78,12 @@ interface Pending {
   readonly signal: AbortSignal | undefined;
   /** When the request expires in the queue (epoch ms), told to servers with its cancel. */
   readonly expiresAt: number | undefined;
+  /** A streamed reply's receiver: every message before the last goes there. */
+  readonly stream: ReplyStreamReceiver | undefined;
+  /** Where the server running the stream takes credit: the `reply_to` of its items. */
+  creditTo: string | undefined;
+  /** When the stream's server was last heard of (an item) or asked after (a probe), epoch ms. */
+  heardAt: number;
 }
 
 /**
@@ -117,6 +126,12 @@ export class RabbitMqClientTransport implements RequestReplyTransport {
   readonly defaultTimeout: number | undefined;
   /** Call headers (`SendOptions.headers`: a trace context…) travel as the message's AMQP headers. */
   readonly supportsHeaders = true;
+  /**
+   * Streamed replies (`RpcClient.stream`): the items come to the reply queue, credit goes back to
+   * the server running the stream. They need the cancel exchange, so `false` with
+   * `cancelExchange: false`.
+   */
+  readonly streams: boolean;
   readonly #options: RabbitMqClientTransportOptions;
   readonly #expiration: string | undefined;
   readonly #maxMessageSize: number;
@@ -163,6 +178,7 @@ export class RabbitMqClientTransport implements RequestReplyTransport {
       throw new TypeError('RabbitMqClientTransport: "cancelExchange" must be a name or false');
     }
     this.#cancelExchange = cancelExchange === false ? undefined : cancelExchange;
+    this.streams = cancelExchange !== false;
     this.#sweepInterval = cancelExchange === false ? sweepInterval : cancelSweepInterval;
     setBrand(this, clientTransportBrand);
   }
@@ -197,13 +213,23 @@ export class RabbitMqClientTransport implements RequestReplyTransport {
       this.#publish(session, body, headers === undefined ? {} : { headers });
       return undefined;
     }
-    return this.#call(session, body, signal, headers, options.deadline);
+    const { stream } = options;
+    // Without its channel, neither the credit nor the cancel of a stream could reach its server.
+    if (stream !== undefined && session.cancels === undefined) {
+      throw new TransportError(
+        `Streams need the cancel exchange "${this.#cancelExchange ?? '(off)'}", which could not be declared`,
+      );
+    }
+    return this.#call(session, body, signal, headers, options.deadline, stream);
   }
 
   /** Fails the calls in flight with a {@link TransportError} and closes the channel (and the connection it opened). */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    // A stream's server would otherwise wait for credit for ever.
+    for (const [id, pending] of this.#pending)
+      if (pending.stream !== undefined) this.#sendCancel(id, pending.expiresAt);
     this.#failAll(new TransportError('The client transport was closed'));
     clearInterval(this.#sweeper);
     this.#sweeper = undefined;
@@ -221,6 +247,7 @@ export class RabbitMqClientTransport implements RequestReplyTransport {
     signal: AbortSignal | undefined,
     headers: SendOptions['headers'],
     deadline: number | undefined,
+    stream: ReplyStreamReceiver | undefined,
   ): Promise<Buffer> {
     const id = this.#idPrefix + String(++this.#nextId);
     // A deadline travels twice: as the expiration, so the broker never delivers the call once it
@@ -233,12 +260,29 @@ export class RabbitMqClientTransport implements RequestReplyTransport {
       expiration = String(left);
       expiresAt = deadline;
       callHeaders = { ...headers, [deadlineHeader]: expiration };
+    } else if (stream !== undefined) {
+      // A stream has no time limit unless its caller sets one: it may wait and run for ever.
+      expiration = undefined;
     } else if (this.defaultTimeout !== undefined) {
       expiresAt = Date.now() + this.defaultTimeout;
     }
+    if (stream !== undefined) {
+      callHeaders = { ...callHeaders, [streamHeader]: String(stream.credit) };
+      stream.onCredit((credit) => {
+        this.#sendCredit(id, credit);
+      });
+    }
     return new Promise<Buffer>((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject, signal, expiresAt });
-      if (signal !== undefined) {
+      this.#pending.set(id, {
+        resolve,
+        reject,
+        signal,
+        expiresAt,
+        stream,
+        creditTo: undefined,
+        heardAt: Date.now(),
+      });
+      if (signal !== undefined || stream !== undefined) {
         this.#sweeper ??= setInterval(this.#sweep, this.#sweepInterval).unref();
       }
       try {
@@ -246,7 +290,7 @@ export class RabbitMqClientTransport implements RequestReplyTransport {
           replyTo: session.replyTo,
           correlationId: id,
           mandatory: true,
-          expiration,
+          ...(expiration === undefined ? {} : { expiration }),
           ...(callHeaders === undefined ? {} : { headers: callHeaders }),
         });
       } catch (error) {
@@ -268,8 +312,18 @@ export class RabbitMqClientTransport implements RequestReplyTransport {
   // Fails the calls whose signal aborted (their late replies are dropped); stops looking once no
   // call is pending.
   readonly #sweep = (): void => {
+    let now: number | undefined;
     for (const [id, pending] of this.#pending) {
-      if (pending.signal?.aborted !== true) continue;
+      if (pending.signal?.aborted !== true) {
+        if (pending.creditTo === undefined) continue;
+        now ??= Date.now();
+        // A quiet stream probes its server (see `probeInterval`): a lost one fails the loop within
+        // about two intervals, and the server knows its caller is still there.
+        if (now - pending.heardAt < probeInterval) continue;
+        pending.heardAt = now;
+        this.#sendCredit(id, 0);
+        continue;
+      }
       this.#pending.delete(id);
       pending.reject(pending.signal.reason);
       this.#sendCancel(id, pending.expiresAt);
@@ -294,6 +348,38 @@ export class RabbitMqClientTransport implements RequestReplyTransport {
     } catch {
       // The cancel channel closed: the call has ended here anyway; its handler runs on.
     }
+  }
+
+  // Grants the server running stream `id` more credit (0: a probe): published `mandatory` to its
+  // control queue, so that a server gone meanwhile (its queue with it) comes back as a return
+  // (#returnedCredit).
+  #sendCredit(id: string, credit: number): void {
+    const creditTo = this.#pending.get(id)?.creditTo;
+    const channel = this.#current?.cancels;
+    if (creditTo === undefined || channel === undefined) return;
+    try {
+      channel.publish('', creditTo, emptyBody, {
+        correlationId: id,
+        mandatory: true,
+        headers: { [creditHeader]: String(credit) },
+      });
+    } catch (error) {
+      this.#take(id)?.reject(
+        new TransportError(`Could not send credit to the stream: ${describeError(error)}`, {
+          cause: error,
+        }),
+      );
+    }
+  }
+
+  // Credit the broker could not route: the server running the stream is gone.
+  #returnedCredit(returned: AmqpMessage): void {
+    const { correlationId } = returned.properties as { correlationId?: unknown };
+    const pending = this.#take(correlationId);
+    if (pending === undefined) return;
+    pending.reject(new TransportError('The server running the stream was lost mid-stream'));
+    // Should the broker hand the request to another server, that one ends it.
+    this.#sendCancel(correlationId as string, pending.expiresAt);
   }
 
   #publish(session: Session, body: Buffer, options: PublishOptions): void {
@@ -400,7 +486,17 @@ export class RabbitMqClientTransport implements RequestReplyTransport {
   }
 
   #reply(delivery: ConsumeMessage): void {
-    const { correlationId } = delivery.properties as { correlationId?: unknown };
+    const { correlationId, replyTo, headers } = delivery.properties as {
+      correlationId?: unknown;
+      replyTo?: unknown;
+      headers?: Record<string, unknown>;
+    };
+    const streamed =
+      typeof correlationId === 'string' ? this.#pending.get(correlationId) : undefined;
+    if (streamed?.stream !== undefined) {
+      this.#streamed(correlationId as string, streamed, delivery, replyTo, headers);
+      return;
+    }
     // A reply to a call that ended (timeout, abort) or a second reply after a redelivery: dropped.
     const pending = this.#take(correlationId);
     if (pending === undefined) return;
@@ -409,6 +505,40 @@ export class RabbitMqClientTransport implements RequestReplyTransport {
     } else {
       pending.resolve(delivery.content);
     }
+  }
+
+  // One message of a streamed reply: an item (kept pending, noting where credit goes), the
+  // reply that ends the stream, or the server's word that it could not carry on.
+  #streamed(
+    id: string,
+    pending: Pending,
+    delivery: ConsumeMessage,
+    replyTo: unknown,
+    headers: Record<string, unknown> | undefined,
+  ): void {
+    const lost = headers?.[streamLostHeader];
+    if (lost !== undefined) {
+      this.#take(id);
+      pending.reject(
+        new TransportError(
+          typeof lost === 'string' ? lost : 'The server could not carry on the stream',
+        ),
+      );
+      return;
+    }
+    const size = delivery.content.byteLength;
+    if (size > this.#maxMessageSize) {
+      this.#take(id);
+      pending.reject(tooLargeError(size, this.#maxMessageSize));
+      // The server would wait for credit for ever.
+      this.#sendCancel(id, pending.expiresAt);
+      return;
+    }
+    if (typeof replyTo === 'string' && replyTo !== '') pending.creditTo = replyTo;
+    pending.heardAt = Date.now();
+    if ((pending.stream as ReplyStreamReceiver).receive(delivery.content)) return;
+    this.#take(id);
+    pending.resolve(delivery.content);
   }
 
   #returned(returned: AmqpMessage): void {
@@ -458,6 +588,9 @@ export class RabbitMqClientTransport implements RequestReplyTransport {
       const opened = channel;
       opened.on('error', () => {
         // A refused declaration or a deleted exchange ends only this channel: no more cancels.
+      });
+      opened.on('return', (returned: AmqpMessage) => {
+        this.#returnedCredit(returned);
       });
       opened.on('close', () => {
         const session = this.#current;

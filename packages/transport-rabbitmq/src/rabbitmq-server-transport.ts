@@ -21,11 +21,20 @@ import {
   InFlight,
   messageSize,
   reconnectOptions,
+  streamCreditOf,
   tooLargeError,
 } from '@tinyrpc/core/transport';
-import type { Channel, ChannelModel, ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
+import type {
+  Channel,
+  ChannelModel,
+  ConfirmChannel,
+  ConsumeMessage,
+  Message as AmqpMessage,
+  Options,
+} from 'amqplib';
 import { AckBatcher } from './ack-batcher.ts';
 import { CancelledCalls, RunningCall, cancelExchangeOptions } from './cancel.ts';
+import { StreamSender, creditHeader, grantOf, streamLostHeader } from './reply-stream.ts';
 import {
   checkConnectionOptions,
   openConnection,
@@ -107,6 +116,8 @@ export interface RabbitMqTransportContext extends TransportContext {
   readonly deadline: number | undefined;
 }
 
+const directReplyToPrefix = 'amq.rabbitmq.reply-to';
+
 /** Default of {@link RabbitMqServerTransportOptions.maxInFlight}: the channel's prefetch. */
 export const defaultMaxInFlight = 64;
 
@@ -119,6 +130,11 @@ interface Session {
   consumerTag: string | undefined;
   /** The channel cancels arrive on: its own, since the acknowledgements count one consumer's tags. */
   cancels: Channel | undefined;
+  /**
+   * The server-named queue the cancels arrive on; also where callers send credit for the streams
+   * this server runs (each item names it as its `reply_to`). `undefined`: no cancels, no streams.
+   */
+  controlQueue: string | undefined;
   /** The calls running, by correlation id, so a cancel can abort one. */
   readonly running: Map<string, RunningCall>;
   readonly release: () => void;
@@ -230,6 +246,11 @@ export class RabbitMqServerTransport implements ServerTransport {
       session.consumerTag = undefined;
       await quietly(() => session.channel.cancel(tag));
     }
+    // A stream may run for ever (a subscription): closing ends it, and its caller hears why.
+    if (session !== undefined) {
+      const closing = new TransportError(`The server of queue "${this.queue}" closed mid-stream`);
+      for (const running of session.running.values()) running.stream?.end(closing);
+    }
     await this.#inFlight.drain();
     // Acknowledgements still batched go out before the channel closes, or the broker would
     // requeue calls that were answered.
@@ -283,11 +304,16 @@ export class RabbitMqServerTransport implements ServerTransport {
     connection.on('error', onError);
     connection.on('close', onConnectionClose);
     let channel: Channel | undefined;
+    // An item published `mandatory` that no queue took: its caller's reply queue is gone.
+    const onReturn = (returned: AmqpMessage): void => {
+      if (session !== undefined) this.#returned(session, returned);
+    };
     const release = (): void => {
       connection.off('error', onError);
       connection.off('close', onConnectionClose);
       channel?.off('error', onError);
       channel?.off('close', onChannelClose);
+      channel?.off('return', onReturn);
     };
     try {
       const confirms = this.#options.confirmReplies === true;
@@ -296,6 +322,7 @@ export class RabbitMqServerTransport implements ServerTransport {
         : await connection.createChannel();
       channel.on('error', onError);
       channel.on('close', onChannelClose);
+      channel.on('return', onReturn);
       const { queue } = this;
       await channel.assertQueue(queue, this.#options.queueOptions ?? { durable: false });
       const { exchange } = this.#options;
@@ -313,6 +340,7 @@ export class RabbitMqServerTransport implements ServerTransport {
         lost,
         consumerTag: undefined,
         cancels: undefined,
+        controlQueue: undefined,
         running: new Map(),
         release,
       };
@@ -406,11 +434,12 @@ export class RabbitMqServerTransport implements ServerTransport {
       await channel.consume(
         queue,
         (delivery) => {
-          if (delivery !== null) this.#cancel(session, delivery);
+          if (delivery !== null) this.#control(session, delivery);
         },
         { noAck: true },
       );
       session.cancels = channel;
+      session.controlQueue = queue;
     } catch (error) {
       if (channel !== undefined) await quietly(() => (channel as Channel).close());
       this.#options.onError?.(
@@ -422,7 +451,9 @@ export class RabbitMqServerTransport implements ServerTransport {
     }
   }
 
-  #cancel(session: Session, delivery: ConsumeMessage): void {
+  // A message on the control queue: credit for a stream this server runs (sent to this queue
+  // alone), or a cancel (sent to every server of the queue).
+  #control(session: Session, delivery: ConsumeMessage): void {
     const { correlationId, headers } = delivery.properties as {
       correlationId?: unknown;
       headers?: unknown;
@@ -430,6 +461,17 @@ export class RabbitMqServerTransport implements ServerTransport {
     const id = stringOrUndefined(correlationId);
     if (id === undefined) return;
     const running = session.running.get(id);
+    const table = (typeof headers === 'object' && headers !== null ? headers : {}) as Record<
+      string,
+      unknown
+    >;
+    if (creditHeader in table) {
+      const stream = running?.stream;
+      stream?.heard();
+      const credit = grantOf(table);
+      if (credit !== undefined) stream?.grant(credit);
+      return;
+    }
     if (running !== undefined) {
       running.cancel();
       return;
@@ -500,6 +542,28 @@ export class RabbitMqServerTransport implements ServerTransport {
           session.running.set(correlationId, running);
         }
       }
+      // A streamed reply needs the control queue, where its credit comes.
+      const { controlQueue } = session;
+      const credit =
+        running === undefined || controlQueue === undefined ? undefined : streamCreditOf(headers);
+      if (credit !== undefined && delivery.fields.redelivered) {
+        // The server that ran this stream was lost after sending the caller who knows how many
+        // items: starting again would send them twice.
+        if (correlationId !== undefined) session.running.delete(correlationId);
+        this.#endStream(
+          session,
+          delivery,
+          replyTo as string,
+          correlationId as string,
+          'The server running the stream was lost mid-stream',
+        );
+        return;
+      }
+      if (running !== undefined && credit !== undefined) {
+        running.stream = new StreamSender(credit, (item) => {
+          this.#publishItem(session, replyTo as string, correlationId as string, item);
+        });
+      }
       const { lost } = session;
       const context: RabbitMqTransportContext = {
         transport: 'rabbitmq',
@@ -512,6 +576,7 @@ export class RabbitMqServerTransport implements ServerTransport {
         },
         headers,
         deadline: deadlineOfHeaders(headers, receivedAt),
+        ...(running?.stream === undefined ? {} : { stream: running.stream }),
       };
       try {
         reply = await (this.#handler as MessageHandler)(delivery.content, context);
@@ -535,6 +600,19 @@ export class RabbitMqServerTransport implements ServerTransport {
       }
       // The caller of a cancelled call stopped waiting: its answer would be dropped.
       if (running?.cancelled === true) reply = undefined;
+      // A stream this side ended (closing, an item too large, its caller gone) tells the caller
+      // why instead of ending as if complete.
+      const interrupted = running?.stream?.interrupted;
+      if (interrupted !== undefined && reply !== undefined && !isLost(session)) {
+        this.#endStream(
+          session,
+          delivery,
+          replyTo as string,
+          correlationId as string,
+          interrupted.message,
+        );
+        return;
+      }
       if (reply !== undefined && messageSize(reply) > this.#maxMessageSize) {
         const tooLarge = tooLargeError(messageSize(reply), this.#maxMessageSize);
         reply = this.#refusal(
@@ -568,6 +646,53 @@ export class RabbitMqServerTransport implements ServerTransport {
         // The channel closed meanwhile; the broker redelivers the call.
       }
     }
+  }
+
+  // Publishes one item of a stream to its caller, naming this server's control queue for credit.
+  // `mandatory` to a reply queue: when it is gone, the broker returns the item (see #returned).
+  // Not to direct reply-to, whose items the broker (3.10) returns even as it delivers them.
+  #publishItem(session: Session, replyTo: string, correlationId: string, item: Message): void {
+    const size = messageSize(item);
+    if (size > this.#maxMessageSize) {
+      throw new TransportError(
+        `A stream item could not be sent: ${tooLargeError(size, this.#maxMessageSize).message}`,
+      );
+    }
+    const options: Options.Publish = {
+      correlationId,
+      mandatory: !replyTo.startsWith(directReplyToPrefix),
+    };
+    if (session.controlQueue !== undefined) options.replyTo = session.controlQueue;
+    session.channel.publish('', replyTo, toBuffer(item), options);
+  }
+
+  // Ends a stream this server cannot carry on with the message that says why, and settles its call.
+  #endStream(
+    session: Session,
+    delivery: ConsumeMessage,
+    replyTo: string,
+    correlationId: string,
+    reason: string,
+  ): void {
+    try {
+      session.channel.publish('', replyTo, Buffer.alloc(0), {
+        correlationId,
+        headers: { [streamLostHeader]: reason },
+      });
+      session.acks.ack(delivery);
+    } catch {
+      // The channel closed meanwhile; the broker redelivers the call, which ends the same way.
+    }
+  }
+
+  // An item the broker could not route: its caller's reply queue is gone, so the stream ends.
+  #returned(session: Session, returned: AmqpMessage): void {
+    const { correlationId } = returned.properties as { correlationId?: unknown };
+    const id = stringOrUndefined(correlationId);
+    if (id === undefined) return;
+    session.running
+      .get(id)
+      ?.stream?.end(new TransportError("The stream's caller is gone (its reply queue is)"));
   }
 
   // The protocol's error response (id null) for a call the transport would not run or answer;

@@ -46,6 +46,7 @@ for (const replyTo of ['direct', 'exclusive'] as const) {
           detectsServerGone: false,
           maxMessageSize,
           limits: true,
+          streams: true,
         },
       },
     );
@@ -84,6 +85,7 @@ for (const replyTo of ['direct', 'exclusive'] as const) {
           limits: true,
           disconnect: true,
           reconnect: true,
+          streams: true,
         },
       },
     );

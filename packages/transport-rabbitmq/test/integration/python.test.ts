@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import {
+  InvalidReplyError,
   RemoteError,
   RpcClient,
   RpcDispatcher,
@@ -103,6 +104,16 @@ describe.skipIf(!python)('Python tinyrpc over pika', () => {
       );
       expect(await client.call('add', [20, 22])).toBe(42);
       expect(await client.call('echo', ['after'])).toBe('after');
+      expect(transport.pendingCount).toBe(0);
+
+      // A stream asked of a Python server: it ignores the Tinyrpc-Stream header and answers once,
+      // which the loop reports as not a stream; calls go on as before.
+      const streamed = await (async () => {
+        for await (const item of client.stream('add', [1, 2])) expect(item).toBeUndefined();
+      })().catch((e: unknown) => e);
+      expect(streamed).toBeInstanceOf(InvalidReplyError);
+      expect(String(streamed)).toMatch(/not a stream/);
+      expect(await client.call('add', [2, 3])).toBe(5);
       expect(transport.pendingCount).toBe(0);
     });
   }
