@@ -1,14 +1,19 @@
-import type { TransportContext } from '@tinyrpc/core';
+import { TransportError, type Message, type TransportContext } from '@tinyrpc/core';
+import { streamCreditOf } from '@tinyrpc/core/transport';
 import type { HttpAnswer, HttpResponder } from './http-responder.ts';
 import type { IdleWatch } from './idle-watch.ts';
 import { readWebBody, type WebBodyWatch } from './read-web-body.ts';
+import { WebReplyStream } from './web-reply-stream.ts';
 
-/** Makes a Fetch API `Response` of an answer. */
-function toResponse(answer: HttpAnswer): Response {
+/** Makes a Fetch API `Response` of an answer, or of a streamed body. */
+function toResponse(answer: HttpAnswer, body?: ReadableStream<Uint8Array>): Response {
   const headers = new Headers();
   const list = answer.headers;
   for (let i = 0; i < list.length; i += 2) headers.append(list[i] as string, list[i + 1] as string);
-  return new Response((answer.body ?? null) as BodyInit | null, { status: answer.status, headers });
+  return new Response(body ?? ((answer.body ?? null) as BodyInit | null), {
+    status: answer.status,
+    headers,
+  });
 }
 
 /** Why a stalled body was cancelled (never seen by a caller: the answer is 408). */
@@ -36,6 +41,8 @@ export function createFetchHandler(
       return toResponse(refusal);
     }
     responder.inFlight.start();
+    // Set once a streamed reply's body is under way: it finishes the request when the body ends.
+    let streaming = false;
     try {
       const stall = new AbortController();
       const watched: WebBodyWatch = {
@@ -60,21 +67,66 @@ export function createFetchHandler(
       }
       const contentType = headers.get('content-type');
       if (body === undefined) return toResponse(responder.tooLarge(undefined, contentType));
-      const context: TransportContext = {
-        transport: 'http',
-        headers: Object.fromEntries(headers),
-        signal: request.signal,
-      };
+      const requestHeaders = Object.fromEntries(headers);
+      // Asked for a stream (`Tinyrpc-Stream`): its items go out as they come, the reply after them.
+      const stream =
+        streamCreditOf(requestHeaders) === undefined ? undefined : new WebReplyStream(responder);
+      const context: TransportContext =
+        stream === undefined
+          ? { transport: 'http', headers: requestHeaders, signal: request.signal }
+          : {
+              transport: 'http',
+              headers: requestHeaders,
+              signal: AbortSignal.any([request.signal, stream.signal]),
+              stream,
+            };
       const message = responder.message(body, contentType);
       let answer: HttpAnswer;
       try {
-        answer = responder.replied(await responder.call(message, context), contentType);
+        const replying = responder.call(message, context);
+        if (stream !== undefined) {
+          // The answer is whichever comes first: the first item (a streamed body) or the reply.
+          await Promise.race([replying.catch(() => undefined), stream.started]);
+          const { text } = stream;
+          if (text !== undefined) {
+            streaming = true;
+            finishStream(stream, replying, responder);
+            return toResponse(
+              { status: 200, headers: responder.streamHeaders(text), body: undefined },
+              stream.body,
+            );
+          }
+        }
+        answer = responder.replied(await replying, contentType);
       } catch (error) {
         answer = responder.failed(error);
       }
       return toResponse(answer);
     } finally {
-      responder.inFlight.finish();
+      if (!streaming) responder.inFlight.finish();
     }
   };
+}
+
+// Ends a streamed body with its final reply (a handler that rejected cuts it), then finishes the
+// request.
+function finishStream(
+  stream: WebReplyStream,
+  replying: Promise<Message | undefined>,
+  responder: HttpResponder,
+): void {
+  replying
+    .then(
+      (reply) => {
+        stream.end(reply);
+      },
+      (error: unknown) => {
+        responder.report(error);
+        stream.cut(new TransportError('The streamed call failed'));
+      },
+    )
+    .finally(() => {
+      responder.inFlight.finish();
+    })
+    .catch(() => undefined);
 }

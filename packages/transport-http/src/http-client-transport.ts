@@ -3,15 +3,22 @@ import {
   deadlineHeader,
   defaultLimits,
   setBrand,
+  streamHeader,
   TransportError,
   type RequestReplyTransport,
   type Message,
+  type ReplyStreamReceiver,
   type SendOptions,
 } from '@tinyrpc/core';
-import { describeError, tooLargeError } from '@tinyrpc/core/transport';
+import { CreditWindow, describeError, tooLargeError } from '@tinyrpc/core/transport';
 import { binaryContentType, jsonContentType, sameMediaType } from './content-type.ts';
 import { HttpTransportError } from './http-transport-error.ts';
 import { readWebBody } from './read-web-body.ts';
+import {
+  streamDecoderFor,
+  streamedContentType,
+  type StreamDecoder,
+} from './reply-stream-framing.ts';
 /** Options of {@link HttpClientTransport}. */
 export interface HttpClientTransportOptions {
   /** Headers sent with every request, such as `Authorization`. */
@@ -47,6 +54,7 @@ const snippetLength = 200;
 const decoder = new TextDecoder();
 
 const lowerDeadlineHeader = deadlineHeader.toLowerCase();
+const lowerStreamHeader = streamHeader.toLowerCase();
 
 /**
  * Sends each message as the body of an HTTP `POST` and resolves with the body of the answer, like
@@ -64,6 +72,12 @@ const lowerDeadlineHeader = deadlineHeader.toLowerCase();
  * A call's deadline (`SendOptions.deadline`, which `RpcClient` sets for every call with a timeout)
  * travels as the `Tinyrpc-Deadline` header, the milliseconds left; an aborted call closes its
  * request's connection, which aborts the server's `context.signal`.
+ *
+ * A streamed call (`RpcClient.stream`, `SendOptions.stream`) asks with the `Tinyrpc-Stream` header;
+ * a streamed answer (`application/x-ndjson`, or `application/vnd.tinyrpc.frames` for bytes) is read
+ * message by message, each item handed on as it arrives, and no further than the consumer's credit
+ * allows, so TCP holds the server back. An ordinary answer (a server without streams) resolves as
+ * the reply, as for any call.
  */
 export class HttpClientTransport implements RequestReplyTransport {
   /** The transport contract this transport implements. */
@@ -81,6 +95,8 @@ export class HttpClientTransport implements RequestReplyTransport {
    * call's deadline as `Tinyrpc-Deadline`.
    */
   readonly supportsHeaders = true;
+  /** Streamed replies travel as a streamed response body (`SendOptions.stream`). */
+  readonly streams = true;
   readonly #fetch: typeof fetch;
   readonly #requestInit: HttpClientTransportOptions['requestInit'];
   readonly #headers: Record<string, string>;
@@ -119,7 +135,7 @@ export class HttpClientTransport implements RequestReplyTransport {
       const response = await this.#fetch(this.url, {
         ...this.#requestInit,
         method: 'POST',
-        headers: this.#requestHeaders(contentType, options),
+        headers: this.#requestHeaders(contentType, options, text),
         body: message as BodyInit,
         signal,
       });
@@ -137,6 +153,13 @@ export class HttpClientTransport implements RequestReplyTransport {
         response.body?.cancel().catch(() => undefined);
         return undefined;
       }
+      const { stream } = options;
+      const framing =
+        stream === undefined
+          ? undefined
+          : streamDecoderFor(response.headers.get('content-type'), this.maxMessageSize);
+      if (framing !== undefined && stream !== undefined)
+        return await this.#readStream(response.body, framing, text, stream, signal);
       return await this.#readReply(response, text);
     } catch (error) {
       throw this.#failure(error, signal, outer);
@@ -152,16 +175,25 @@ export class HttpClientTransport implements RequestReplyTransport {
   // The shared headers object on the hot path (no call headers, no deadline); a new one otherwise,
   // with names in lower case like the transport's own, so that a call's header (and the call's
   // deadline, RpcClient's) replaces one of another case instead of joining it as `a, b`.
-  #requestHeaders(contentType: string, options: SendOptions): Record<string, string> {
+  #requestHeaders(
+    contentType: string,
+    options: SendOptions,
+    text: boolean,
+  ): Record<string, string> {
     const base = this.#headersFor(contentType);
-    const { headers, deadline } = options;
-    if (headers === undefined && deadline === undefined) return base;
+    const { headers, deadline, stream } = options;
+    if (headers === undefined && deadline === undefined && stream === undefined) return base;
     const result = { ...base };
     if (headers !== undefined) {
       for (const [name, value] of Object.entries(headers)) result[name.toLowerCase()] = value;
     }
     if (deadline !== undefined) {
       result[lowerDeadlineHeader] = String(Math.max(0, Math.floor(deadline - Date.now())));
+    }
+    if (stream !== undefined) {
+      result[lowerStreamHeader] = String(stream.credit);
+      // The streamed answer, or an ordinary one (no item came, or the server does not stream).
+      result['accept'] = `${streamedContentType(text)}, ${contentType}`;
     }
     return result;
   }
@@ -185,6 +217,53 @@ export class HttpClientTransport implements RequestReplyTransport {
     const body = await readWebBody(response.body, limit);
     if (body === undefined) throw tooLargeError(undefined, limit);
     return text ? decoder.decode(body) : body;
+  }
+
+  // Hands each message of a streamed body to the receiver as it completes, taking one credit before
+  // each (none left: the body is not read on, and TCP holds the server back), and resolves with the
+  // one that is not an item. A body that ends without it, or goes on after it, is broken.
+  async #readStream(
+    body: ReadableStream<Uint8Array>,
+    framing: StreamDecoder,
+    text: boolean,
+    receiver: ReplyStreamReceiver,
+    signal: AbortSignal,
+  ): Promise<Message> {
+    const window = new CreditWindow(receiver.credit);
+    receiver.onCredit((credit) => {
+      window.grant(credit);
+    });
+    const reader = body.getReader();
+    const stop = (): void => {
+      window.end(signal.reason as Error);
+      reader.cancel(signal.reason).catch(() => undefined);
+    };
+    signal.addEventListener('abort', stop, { once: true });
+    let last: Message | undefined;
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        for (const bytes of framing.push(value)) {
+          if (last !== undefined) throw this.#broken('goes on after the reply that ends it');
+          const message = text ? decoder.decode(bytes) : bytes;
+          await window.take();
+          if (!receiver.receive(message)) last = message;
+        }
+      }
+      if (last === undefined || framing.buffered > 0)
+        throw this.#broken('ended before the reply that ends it');
+      return last;
+    } catch (error) {
+      reader.cancel().catch(() => undefined);
+      throw error;
+    } finally {
+      signal.removeEventListener('abort', stop);
+    }
+  }
+
+  #broken(what: string): HttpTransportError {
+    return new HttpTransportError(`The streamed answer of ${this.url} ${what}`);
   }
 
   async #statusError(response: Response): Promise<HttpTransportError> {

@@ -8,6 +8,7 @@ import {
 } from '@tinyrpc/core';
 import { InFlight, tooLargeError } from '@tinyrpc/core/transport';
 import { binaryContentType, isTextContentType, toMessage } from './content-type.ts';
+import { streamedContentType } from './reply-stream-framing.ts';
 
 /**
  * An answer to an HTTP request, the same for both adapters: the `node:http` one writes it to a
@@ -18,6 +19,12 @@ export interface HttpAnswer {
   /** A flat `[name, value, …]` list (the fastest way through `writeHead`), `Content-Length` aside. */
   readonly headers: readonly string[];
   readonly body: Message | undefined;
+}
+
+/** A streamed reply whose body is under way, which `close` cuts. */
+export interface StreamUnderWay {
+  /** Ends the body at once, without its final reply: the caller's loop throws a `TransportError`. */
+  cut(): void;
 }
 
 /** A request header as either adapter reads it. */
@@ -44,6 +51,8 @@ export class HttpResponder {
   readonly maxMessageSize: number;
   /** Requests from their first byte until their answer is written. */
   readonly inFlight = new InFlight();
+  /** Streamed replies whose body began, until it ends. */
+  readonly streams = new Set<StreamUnderWay>();
   readonly #idleTimeout: number;
   readonly #allowOrigin: string | undefined;
   readonly #onError: ErrorHandler | undefined;
@@ -81,9 +90,13 @@ export class HttpResponder {
     }
   }
 
-  /** From now on every request is answered 503 and every answer closes its connection. */
+  /**
+   * From now on every request is answered 503 and every answer closes its connection; the streamed
+   * replies under way are cut, as a closing connection cuts its streams.
+   */
   stop(): void {
     this.#closing = true;
+    for (const stream of this.streams) stream.cut();
   }
 
   /** Lets go of the handler once the requests in flight are answered. */
@@ -172,6 +185,14 @@ export class HttpResponder {
       headers: this.#headers(this.#closing, 'content-type', type),
       body: reply,
     };
+  }
+
+  /**
+   * The headers of a streamed reply, sent with status 200 before its first item: NDJSON for a text
+   * protocol, length-prefixed frames for a binary one.
+   */
+  streamHeaders(text: boolean): readonly string[] {
+    return this.#headers(this.#closing, 'content-type', streamedContentType(text));
   }
 
   /** The answer to a handler that rejected: 500, without its message, which goes to `onError`. */

@@ -28,3 +28,4 @@ export { HttpClientTransport, type HttpClientTransportOptions } from './http-cli
 export { HttpServerTransport, type HttpServerTransportOptions } from './http-server-transport.ts';
 export { HttpTransportError, type HttpTransportErrorOptions } from './http-transport-error.ts';
 export { binaryContentType, isTextContentType, jsonContentType } from './content-type.ts';
+export { framesContentType, ndjsonContentType } from './reply-stream-framing.ts';

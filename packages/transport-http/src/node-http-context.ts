@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { TransportError, type TransportContext } from '@tinyrpc/core';
+import { TransportError, type ReplyStreamSender, type TransportContext } from '@tinyrpc/core';
 
 /**
  * What the `node:http` adapter tells a handler about a request. A class rather than an object
@@ -11,13 +11,20 @@ export class NodeHttpContext implements TransportContext {
   readonly transport = 'http';
   readonly remoteAddress: string | undefined;
   readonly headers: IncomingMessage['headers'];
+  /** Where the items of a streamed reply go, when the request asked for one (`Tinyrpc-Stream`). */
+  readonly stream: ReplyStreamSender | undefined;
   readonly #request: IncomingMessage;
   readonly #response: ServerResponse;
   #controller: AbortController | undefined;
 
-  constructor(request: IncomingMessage, response: ServerResponse) {
+  constructor(
+    request: IncomingMessage,
+    response: ServerResponse,
+    stream: ReplyStreamSender | undefined,
+  ) {
     this.remoteAddress = request.socket.remoteAddress;
     this.headers = request.headers;
+    this.stream = stream;
     this.#request = request;
     this.#response = response;
   }

@@ -1,8 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Message } from '@tinyrpc/core';
+import { streamHeader, type Message } from '@tinyrpc/core';
+import { streamCreditOf } from '@tinyrpc/core/transport';
 import type { HttpAnswer, HttpResponder } from './http-responder.ts';
 import type { IdleWatch, Watched } from './idle-watch.ts';
 import { NodeHttpContext } from './node-http-context.ts';
+import { NodeReplyStream } from './node-reply-stream.ts';
 
 /** Writes an answer, or nothing when the client is gone or was answered already. */
 export function writeAnswer(response: ServerResponse, answer: HttpAnswer): void {
@@ -17,6 +19,8 @@ export function writeAnswer(response: ServerResponse, answer: HttpAnswer): void 
   response.writeHead(answer.status, [...answer.headers, 'content-length', String(length)]);
   response.end(body);
 }
+
+const lowerStreamHeader = streamHeader.toLowerCase();
 
 const readingKey = Symbol('tinyrpc.http.reading');
 
@@ -123,12 +127,25 @@ export class NodeRequestListener {
     message: Message,
   ): Promise<void> {
     const { responder } = this;
+    // Asked for a stream (`Tinyrpc-Stream`): its items go out as they come, the reply after them.
+    const stream =
+      request.headers[lowerStreamHeader] !== undefined &&
+      streamCreditOf(request.headers) !== undefined
+        ? new NodeReplyStream(response, responder)
+        : undefined;
     let answer: HttpAnswer;
     try {
-      const reply = await responder.call(message, new NodeHttpContext(request, response));
+      const reply = await responder.call(message, new NodeHttpContext(request, response, stream));
+      if (stream?.started === true) {
+        stream.end(reply);
+        responder.inFlight.finish();
+        return;
+      }
       answer = responder.replied(reply, request.headers['content-type']);
     } catch (error) {
       answer = responder.failed(error);
+      // Too late for a status: the body of a stream began. Cut it, so the caller sees it broken.
+      if (stream?.started === true) stream.cut();
     }
     try {
       writeAnswer(response, answer);

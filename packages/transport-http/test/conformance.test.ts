@@ -28,6 +28,7 @@ runTransportConformance(
     },
     capabilities: {
       cancellation: true,
+      streams: true,
       maxMessageSize: defaultLimits.maxMessageSize,
       limits: true,
     },
@@ -53,6 +54,7 @@ runTransportConformance(
     },
     capabilities: {
       cancellation: true,
+      streams: true,
       maxMessageSize: 2 ** 21,
       limits: true,
       disconnect: true,
