@@ -1,3 +1,4 @@
+import { createServer, type Server } from 'node:http';
 import { connect } from 'node:net';
 import { RpcDispatcher, RpcError, RpcServer, type CallContext } from '@tinyrpc/core';
 import { JsonRpcProtocol } from '@tinyrpc/jsonrpc';
@@ -99,5 +100,58 @@ export function rawExchange(port: number, data: string, timeoutMs = 3000): Promi
       resolve(text);
     });
     socket.write(data);
+  });
+}
+
+/**
+ * A Fetch API handler served on a real `node:http` server, as runtimes' adapters serve one: the
+ * request body is read, the response body is written chunk by chunk and waits for `drain`, and a
+ * client that goes away cancels the response body and aborts the `Request`'s signal.
+ */
+export function fetchHandlerServer(handler: (request: Request) => Promise<Response>): Server {
+  return createServer((incoming, outgoing) => {
+    const gone = new AbortController();
+    outgoing.on('close', () => {
+      if (!outgoing.writableFinished) gone.abort(new Error('The client went away'));
+    });
+    const chunks: Buffer[] = [];
+    incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
+    incoming.on('end', () => {
+      const headers = new Headers();
+      for (let i = 0; i < incoming.rawHeaders.length; i += 2)
+        headers.append(incoming.rawHeaders[i] as string, incoming.rawHeaders[i + 1] as string);
+      const request = new Request(`http://127.0.0.1${incoming.url ?? '/'}`, {
+        method: incoming.method ?? 'GET',
+        headers,
+        body: incoming.method === 'GET' ? null : Buffer.concat(chunks),
+        signal: gone.signal,
+      });
+      handler(request)
+        .then(async (response) => {
+          const list: string[] = [];
+          response.headers.forEach((value, name) => list.push(name, value));
+          outgoing.writeHead(response.status, list);
+          if (response.body === null) {
+            outgoing.end();
+            return;
+          }
+          const reader = response.body.getReader();
+          gone.signal.addEventListener('abort', () => {
+            reader.cancel(gone.signal.reason).catch(() => undefined);
+          });
+          for (;;) {
+            const { done, value } = await reader.read();
+            if (done) break;
+            if (!outgoing.write(value))
+              await new Promise((resolve) => {
+                outgoing.once('drain', resolve);
+                outgoing.once('close', resolve);
+              });
+          }
+          outgoing.end();
+        })
+        // The body errored (the server cut it): break off the response, as runtimes do.
+        .catch(() => outgoing.destroy());
+    });
   });
 }
