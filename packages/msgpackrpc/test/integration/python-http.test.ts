@@ -144,5 +144,15 @@ describe.skipIf(!available)(
       expect(checks).toBe(16);
       await client.close();
     });
+
+    it('stream() gets the ordinary reply and "not a stream"; the next call is ordinary', async () => {
+      const client = new RpcClient(new MsgpackRpcProtocol(), new HttpClientTransport(url));
+      const error = await (async () => {
+        for await (const item of client.stream('add', [1, 2])) expect(item).toBeUndefined();
+      })().catch((e: unknown) => e);
+      expect(String(error)).toMatch(/answered a single result, not a stream/);
+      expect(await client.call('add', [1, 2])).toBe(3);
+      await client.close();
+    });
   },
 );

@@ -169,6 +169,34 @@ describe.runIf(available)('HttpClientTransport -> Python tinyrpc WsgiServerTrans
     await client.close();
   });
 
+  test('stream() gets the ordinary reply and "not a stream"; nothing else changes', async () => {
+    const sent: Headers[] = [];
+    const labels: (string | null)[] = [];
+    const client = new RpcClient(
+      new JsonRpcProtocol(),
+      new HttpClientTransport(url, {
+        fetch: async (input, init) => {
+          sent.push(new Headers(init?.headers));
+          const response = await fetch(input, init);
+          labels.push(response.headers.get('content-type'));
+          return response;
+        },
+      }),
+    );
+    const items: unknown[] = [];
+    const error = await (async () => {
+      for await (const item of client.stream('add', [2, 3])) items.push(item);
+    })().catch((e: unknown) => e);
+    expect(items).toEqual([]);
+    expect(String(error)).toMatch(/answered a single result, not a stream/);
+    // Python ignored the headers and answered as always; the next call is an ordinary one.
+    expect(sent[0]?.get('tinyrpc-stream')).toBe('64');
+    expect(labels[0]).not.toMatch(/ndjson|frames/);
+    expect(await client.call('add', [2, 3])).toBe(5);
+    expect(sent[1]?.get('tinyrpc-stream')).toBeNull();
+    await client.close();
+  });
+
   test('delivers notifications (which Python tinyrpc never answers)', async () => {
     const client = new RpcClient(new JsonRpcProtocol(), new HttpClientTransport(url));
     // Python's WsgiServerTransport waits for a reply that a notification never gets, so the HTTP
