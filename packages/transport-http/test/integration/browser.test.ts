@@ -1,6 +1,7 @@
 // HttpClientTransport in headless Chromium calling a Node server on another origin (CORS): a call
 // the page aborts, and one that times out, abort the Node handler's signal; the timeout's deadline
-// travels as Tinyrpc-Deadline through the CORS preflight.
+// travels as Tinyrpc-Deadline through the CORS preflight. The page iterates streams read with the
+// browser's fetch body, and its break ends the Node generator.
 import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
@@ -60,6 +61,8 @@ describe.runIf(available)('HttpClientTransport in a real browser (headless Chrom
   let rpcUrl: string;
   const seen: Seen[] = [];
   const preflights: (string | undefined)[] = [];
+  const ticksEnded: number[] = [];
+  let produced = 0;
 
   beforeAll(async () => {
     // Bundled as a browser build would be: platform browser, sources via the @tinyrpc/source condition.
@@ -86,42 +89,64 @@ describe.runIf(available)('HttpClientTransport in a real browser (headless Chrom
     });
     pageOrigin = await listen(pages);
 
-    const dispatcher = new RpcDispatcher().add(
-      'wait',
-      (context: CallContext, label: string) => {
-        const entry: Seen = {
-          label,
-          deadline: context.deadline,
-          header: context.transport.headers?.['tinyrpc-deadline'],
-        };
-        seen.push(entry);
-        const connection = context.transport.signal as AbortSignal;
-        // Answers only once the request is gone, so that an answer sent at the deadline cannot
-        // beat the browser's closing of the request.
-        return new Promise((resolve) => {
-          const timer = setTimeout(() => {
-            resolve('not aborted');
-          }, 10_000);
-          connection.addEventListener(
-            'abort',
-            () => {
-              entry.gone = Date.now();
-              clearTimeout(timer);
-              resolve('gone');
-            },
-            { once: true },
-          );
-          context.signal.addEventListener(
-            'abort',
-            () => {
-              entry.aborted = { at: Date.now(), reason: context.signal.reason };
-            },
-            { once: true },
-          );
-        });
-      },
-      { context: true },
-    );
+    const dispatcher = new RpcDispatcher()
+      .add(
+        'ticks',
+        async function* (context: CallContext) {
+          try {
+            for (let tick = 1; !context.signal.aborted; tick++) {
+              produced = tick;
+              yield tick;
+              await new Promise((resolve) => setTimeout(resolve, 5));
+            }
+          } finally {
+            ticksEnded.push(Date.now());
+          }
+        },
+        { context: true },
+      )
+      .add('count', async function* (to: number) {
+        for (let i = 1; i <= to; i++) {
+          await Promise.resolve();
+          yield i;
+        }
+      })
+      .add(
+        'wait',
+        (context: CallContext, label: string) => {
+          const entry: Seen = {
+            label,
+            deadline: context.deadline,
+            header: context.transport.headers?.['tinyrpc-deadline'],
+          };
+          seen.push(entry);
+          const connection = context.transport.signal as AbortSignal;
+          // Answers only once the request is gone, so that an answer sent at the deadline cannot
+          // beat the browser's closing of the request.
+          return new Promise((resolve) => {
+            const timer = setTimeout(() => {
+              resolve('not aborted');
+            }, 10_000);
+            connection.addEventListener(
+              'abort',
+              () => {
+                entry.gone = Date.now();
+                clearTimeout(timer);
+                resolve('gone');
+              },
+              { once: true },
+            );
+            context.signal.addEventListener(
+              'abort',
+              () => {
+                entry.aborted = { at: Date.now(), reason: context.signal.reason };
+              },
+              { once: true },
+            );
+          });
+        },
+        { context: true },
+      );
     // Another port is another origin: the page's calls are CORS requests with a preflight.
     const transport = new HttpServerTransport({ allowOrigin: '*' });
     rpc = new RpcServer(transport, new JsonRpcProtocol(), dispatcher);
@@ -147,6 +172,39 @@ describe.runIf(available)('HttpClientTransport in a real browser (headless Chrom
         '--disable-sync',
       ],
     });
+  });
+
+  it('the page iterates a stream from the Node server; break ends its generator', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${pageOrigin}/`);
+    await page.waitForFunction(() => 'ready' in globalThis);
+    const all = await page.evaluate(
+      ([url, to]) =>
+        (globalThis as unknown as { streamAll(u: string, t: number): Promise<Outcome> }).streamAll(
+          url,
+          to,
+        ),
+      [rpcUrl, 300] as const,
+    );
+    expect(all).toEqual({ ok: true, value: Array.from({ length: 300 }, (_, i) => i + 1) });
+    const outcome = await page.evaluate(
+      ([url, at]) =>
+        (
+          globalThis as unknown as { streamTicks(u: string, b: number): Promise<Outcome> }
+        ).streamTicks(url, at),
+      [rpcUrl, 5] as const,
+    );
+    const brokeAt = Date.now();
+    expect(outcome).toEqual({ ok: true, value: [1, 2, 3, 4, 5] });
+    // The browser closed the request: the Node generator's finally ran, and it produces no more.
+    await waitUntil(() => ticksEnded.length === 1, bound + 1000);
+    expect((ticksEnded[0] as number) - brokeAt).toBeLessThan(bound);
+    const last = produced;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(produced).toBe(last);
+    // The preflight asked for the stream header, and the server allowed it.
+    expect(preflights.some((asked) => asked?.includes('tinyrpc-stream'))).toBe(true);
+    await page.close();
   });
 
   afterAll(async () => {

@@ -1,5 +1,6 @@
 // The page's script in the browser test, bundled by esbuild for the browser: calls from the page
-// that the test aborts (by a signal, by a timeout) while the Node handler waits.
+// that the test aborts (by a signal, by a timeout) while the Node handler waits, and streams the
+// page iterates.
 import { RpcClient } from '@tinyrpc/core';
 import { JsonRpcProtocol } from '@tinyrpc/jsonrpc';
 import { HttpClientTransport } from '@tinyrpc/transport-http';
@@ -46,5 +47,32 @@ page['timedCall'] = (url: string, timeout: number): Promise<Outcome> =>
       timeout,
     }),
   );
+
+/** Iterates a stream from the Node server, and breaks out of the loop at `breakAt`. */
+page['streamTicks'] = async (url: string, breakAt: number): Promise<Outcome> => {
+  const items: number[] = [];
+  const streaming = new RpcClient(new JsonRpcProtocol(), new HttpClientTransport(url));
+  return settle(
+    (async () => {
+      for await (const tick of streaming.stream<number>('ticks', [], { highWaterMark: 4 })) {
+        items.push(tick);
+        if (tick === breakAt) break;
+      }
+      return items;
+    })(),
+  );
+};
+
+/** Iterates a stream that ends by itself: all its items, then the end. */
+page['streamAll'] = (url: string, to: number): Promise<Outcome> => {
+  const streaming = new RpcClient(new JsonRpcProtocol(), new HttpClientTransport(url));
+  return settle(
+    (async () => {
+      const items: number[] = [];
+      for await (const item of streaming.stream<number>('count', [to])) items.push(item);
+      return items;
+    })(),
+  );
+};
 
 page['ready'] = true;
