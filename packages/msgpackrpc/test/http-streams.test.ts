@@ -115,7 +115,10 @@ describe('MessagePack-RPC streams over HTTP', () => {
       await transport.fetch(new Request('http://127.0.0.1/rpc', init)),
     ]) {
       expect(response.headers.get('content-type')).toBe(framesContentType);
-      expect(unframe(new Uint8Array(await response.arrayBuffer()))).toEqual([
+      const bytes = new Uint8Array(await response.arrayBuffer());
+      // The first frame as the README shows it: 19 bytes of [2, "$/stream/item", [5, 1]].
+      expect([...bytes.subarray(0, 4)]).toEqual([0, 0, 0, 0x13]);
+      expect(unframe(bytes)).toEqual([
         [2, '$/stream/item', [5, 1]],
         [2, '$/stream/item', [5, 2]],
         [1, 5, [4242, 'ran dry', { at: 2 }], null],

@@ -50,6 +50,12 @@ export interface HttpServerTransportOptions extends Pick<
  * Answers: 200 with the reply, labelled with the protocol's content type; 204 when no reply is due;
  * 405 for methods other than `POST`; 408 for a body that stalls for `idleTimeout`; 413 for a body
  * over `maxMessageSize`, with the protocol's error response; 503 before `listen` and after `close`.
+ *
+ * A request with the `Tinyrpc-Stream` header (`RpcClient.stream`) whose method streams is answered
+ * with a streamed body once the first item goes: `application/x-ndjson` lines for a text protocol,
+ * `application/vnd.tinyrpc.frames` (4-byte big-endian length, then the message) for a binary one,
+ * the items first and the reply that ends the stream last. Each write waits for the client to read
+ * (TCP backpressure); a client that goes away aborts `context.signal` and ends the generator.
  */
 export class HttpServerTransport implements ServerTransport {
   /** The transport contract this transport implements. */
@@ -144,8 +150,8 @@ export class HttpServerTransport implements ServerTransport {
 
   /**
    * Stops listening and answers new requests 503, finishes the requests in flight (their answers
-   * close their connections; a body that stalls ends after `idleTimeout`), then closes the own
-   * server's connections.
+   * close their connections; a body that stalls ends after `idleTimeout`; streamed replies under
+   * way are cut), then closes the own server's connections.
    */
   close(): Promise<void> {
     this.#closed ??= this.#close();
