@@ -104,7 +104,7 @@ describe('MessagePack-RPC streams over HTTP', () => {
   it('the body is frames: the items as notifications, then the response, from both adapters', async () => {
     const transport = await serve({ count: 0 });
     const protocol = new MsgpackRpcProtocol({ firstId: 5 });
-    const body = protocol.createRequest('failAfter', [2]).serialize();
+    const body = new Uint8Array(protocol.createRequest('failAfter', [2]).serialize());
     const init = {
       method: 'POST',
       headers: { 'content-type': MSGPACK_RPC_CONTENT_TYPE, [streamHeader]: '16' },
