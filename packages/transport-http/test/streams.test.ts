@@ -270,6 +270,18 @@ describe.each(Object.keys(setups))('%s', (name) => {
     await waitUntil(() => log.ended.length === 1, bound + 1000);
   });
 
+  test("a stream's request over the server's maxMessageSize fails the loop with the 413's error", async () => {
+    const { log, client } = await setUp({ maxMessageSize: 1000 });
+    const outcome = await settle(collect(client.stream('count', [3, 'x'.repeat(2000)])));
+    expect(outcome).toMatchObject({
+      ok: false,
+      error: { code: -32600, message: expect.stringMatching(/maxMessageSize/) },
+    });
+    expect(RemoteError.is((outcome as { error: unknown }).error)).toBe(true);
+    expect(log.produced).toBe(0);
+    expect(await collect(client.stream<number>('count', [2]))).toEqual([1, 2]);
+  });
+
   test("a stream outlives idleTimeout, which measures only a request's body", async () => {
     const { client } = await setUp({ idleTimeout: 100 });
     let started = Date.now();
