@@ -336,10 +336,11 @@ describe.each(['own port', 'fetch handler on node:http'])('slow consumer, %s', (
       if (taken === 100) break;
       await sleep(10);
     }
-    // Measured: 310 to 380 items (5 to 6 MiB) ahead on this machine's loopback. Unheld, the
-    // producer would have made about 10,000 in the second the loop took.
+    // Measured on this machine's loopback: 330 to 410 items (5 to 6.5 MiB) ahead, once 594 (9.3
+    // MiB): what the kernel's socket buffers hold, which Linux grows by itself. Unheld, the
+    // producer would have made about 10,000 (160 MiB) in the second the loop took.
     console.log(`${name}: the producer got ${String(ahead)} items of 16 KiB ahead`);
-    expect(ahead * size).toBeLessThan(12 * 2 ** 20);
+    expect(ahead * size).toBeLessThan(16 * 2 ** 20);
     await waitUntil(() => log.ended.length === 1, bound + 1000);
   });
 });
