@@ -15,9 +15,10 @@ const budgets = [
     // transport kit came to core; 5.82 kB before calls in both directions, cancellation and
     // streams). Serving code stays out of a client that serves nothing (it comes with the
     // dispatcher); what remains is RpcClient's own: 8.23 kB with streams over request/reply
-    // transports. The budget holds that, so that it grows no further unnoticed, until core sheds
-    // weight again.
-    bytes: 8300,
+    // transports, and 8.95 kB with the HTTP client reading streamed bodies (its decoder of lines
+    // and frames, core's CreditWindow). The budget holds that, so that it grows no further
+    // unnoticed, until core sheds weight again.
+    bytes: 9000,
     source: `
       import { RpcClient } from '@tinyrpc/core';
       import { JsonRpcProtocol } from '@tinyrpc/jsonrpc';

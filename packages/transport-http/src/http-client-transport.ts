@@ -13,7 +13,7 @@ import {
 import { CreditWindow, describeError, tooLargeError } from '@tinyrpc/core/transport';
 import { binaryContentType, jsonContentType, sameMediaType } from './content-type.ts';
 import { HttpTransportError } from './http-transport-error.ts';
-import { readWebBody } from './read-web-body.ts';
+import { joinBytes, readWebBody } from './read-web-body.ts';
 import {
   streamDecoderFor,
   streamedContentType,
@@ -305,12 +305,6 @@ async function readSnippet(response: Response): Promise<string> {
   } finally {
     reader.cancel().catch(() => undefined);
   }
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.length;
-  }
-  const text = new TextDecoder().decode(bytes).trim();
+  const text = new TextDecoder().decode(joinBytes(chunks, size)).trim();
   return text.length > snippetLength ? `${text.slice(0, snippetLength)}…` : text;
 }

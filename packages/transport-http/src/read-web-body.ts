@@ -42,7 +42,11 @@ export async function readWebBody(
   } finally {
     watch?.signal.removeEventListener('abort', cancel);
   }
-  if (chunks.length === 1) return chunks[0];
+  return chunks.length === 1 ? chunks[0] : joinBytes(chunks, size);
+}
+
+/** `chunks` (of `size` bytes in all) as one array. */
+export function joinBytes(chunks: readonly Uint8Array[], size: number): Uint8Array {
   const bytes = new Uint8Array(size);
   let offset = 0;
   for (const chunk of chunks) {

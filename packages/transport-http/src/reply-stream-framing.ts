@@ -1,6 +1,7 @@
 import { TransportError, type Message } from '@tinyrpc/core';
 import { tooLargeError } from '@tinyrpc/core/transport';
 import { sameMediaType } from './content-type.ts';
+import { joinBytes } from './read-web-body.ts';
 
 /**
  * The `Content-Type` of a streamed reply of a text protocol (JSON-RPC): newline-delimited JSON,
@@ -41,14 +42,6 @@ export function encodeStreamed(message: Message, text: boolean): string | Uint8A
   return frame;
 }
 
-/** Splits the body of a streamed reply back into its messages. */
-export interface StreamDecoder {
-  /** Takes the next chunk; returns the messages it completes. Throws for one over the limit. */
-  push(chunk: Uint8Array): Uint8Array[];
-  /** Bytes of an unfinished message held back. */
-  readonly buffered: number;
-}
-
 /**
  * A decoder for a body of `contentType` when that is a streamed reply's, else `undefined`; no
  * message may be over `limit` bytes (a `TransportError` that names `maxMessageSize`).
@@ -57,109 +50,78 @@ export function streamDecoderFor(
   contentType: string | null,
   limit: number,
 ): StreamDecoder | undefined {
-  if (sameMediaType(contentType, ndjsonContentType)) return new LineDecoder(limit);
-  if (sameMediaType(contentType, framesContentType)) return new FrameDecoder(limit);
+  if (sameMediaType(contentType, ndjsonContentType)) return new StreamDecoder(true, limit);
+  if (sameMediaType(contentType, framesContentType)) return new StreamDecoder(false, limit);
   return undefined;
 }
 
-// Chunks of an unfinished message, joined once it is complete (a 1 MB message arriving in 64 KiB
-// chunks is copied once, not once per chunk).
-class Pieces {
-  readonly #pieces: Uint8Array[] = [];
-  length = 0;
-
-  add(piece: Uint8Array): void {
-    if (piece.length === 0) return;
-    this.#pieces.push(piece);
-    this.length += piece.length;
-  }
-
-  /** Everything added and then `tail`, as one array; empties the pieces. */
-  take(tail: Uint8Array): Uint8Array {
-    if (this.#pieces.length === 0) return tail;
-    const whole = new Uint8Array(this.length + tail.length);
-    let offset = 0;
-    for (const piece of this.#pieces) {
-      whole.set(piece, offset);
-      offset += piece.length;
-    }
-    whole.set(tail, offset);
-    this.#pieces.length = 0;
-    this.length = 0;
-    return whole;
-  }
-}
-
-// NDJSON: a message ends at `\n`. Blank lines carry nothing and are skipped, so a server or a
-// proxy may send them to keep a quiet stream alive.
-class LineDecoder implements StreamDecoder {
+/**
+ * Splits the body of a streamed reply back into its messages: NDJSON lines, or length-prefixed
+ * frames. An empty line or frame carries nothing and is skipped, so a server or a proxy may send
+ * them to keep a quiet stream alive.
+ */
+export class StreamDecoder {
+  /** Bytes of an unfinished message held back. */
+  buffered = 0;
+  readonly #lines: boolean;
   readonly #limit: number;
-  readonly #line = new Pieces();
+  // The pieces of the unfinished message, joined once it is complete (a 1 MB message arriving in
+  // 64 KiB chunks is copied once, not once per chunk).
+  #held: Uint8Array[] = [];
+  // Frames: the length of the frame being read, once its 4 bytes arrived; -1 before.
+  #length = -1;
 
-  constructor(limit: number) {
+  constructor(lines: boolean, limit: number) {
+    this.#lines = lines;
     this.#limit = limit;
   }
 
-  get buffered(): number {
-    return this.#line.length;
-  }
-
-  push(chunk: Uint8Array): Uint8Array[] {
-    const messages: Uint8Array[] = [];
-    let start = 0;
-    for (;;) {
-      const end = chunk.indexOf(newline, start);
-      if (end === -1) break;
-      const size = this.#line.length + end - start;
-      if (size > this.#limit) throw tooLargeError(size, this.#limit);
-      const line = this.#line.take(chunk.subarray(start, end));
-      if (line.length > 0) messages.push(line);
-      start = end + 1;
-    }
-    this.#line.add(chunk.subarray(start));
-    // An unfinished line over the limit fails now, not once its end arrives.
-    if (this.#line.length > this.#limit) throw tooLargeError(undefined, this.#limit);
-    return messages;
-  }
-}
-
-// Length-prefixed frames: 4 bytes of length (big-endian), then the message. An empty frame carries
-// nothing and is skipped, as a blank line is.
-class FrameDecoder implements StreamDecoder {
-  readonly #limit: number;
-  readonly #pending = new Pieces();
-  // The length of the frame being read, once its 4 bytes arrived.
-  #length: number | undefined;
-
-  constructor(limit: number) {
-    this.#limit = limit;
-  }
-
-  get buffered(): number {
-    return this.#pending.length + (this.#length === undefined ? 0 : 4);
-  }
-
+  /** Takes the next chunk; returns the messages it completes. Throws for one over the limit. */
   push(chunk: Uint8Array): Uint8Array[] {
     const messages: Uint8Array[] = [];
     let rest = chunk;
     for (;;) {
-      if (this.#length === undefined) {
-        if (this.#pending.length + rest.length < 4) break;
-        const header = this.#pending.take(rest);
-        const length = new DataView(header.buffer, header.byteOffset, 4).getUint32(0);
-        // Refused before a byte of it is held: the length alone says it is too large.
-        if (length > this.#limit) throw tooLargeError(length, this.#limit);
-        this.#length = length;
-        rest = header.subarray(4);
+      let size: number;
+      if (this.#lines) {
+        size = rest.indexOf(newline);
+        if (size === -1) break;
+        this.#check(this.buffered + size);
+      } else {
+        if (this.#length === -1) {
+          if (this.buffered + rest.length < 4) break;
+          rest = this.#take(rest);
+          // Refused before a byte of it is held: the length alone says it is too large.
+          this.#length = this.#check(new DataView(rest.buffer, rest.byteOffset, 4).getUint32(0));
+          rest = rest.subarray(4);
+        }
+        size = this.#length - this.buffered;
+        if (rest.length < size) break;
+        this.#length = -1;
       }
-      const needed = this.#length - this.#pending.length;
-      if (rest.length < needed) break;
-      const message = this.#pending.take(rest.subarray(0, needed));
+      const message = this.#take(rest.subarray(0, size));
       if (message.length > 0) messages.push(message);
-      this.#length = undefined;
-      rest = rest.subarray(needed);
+      rest = rest.subarray(this.#lines ? size + 1 : size);
     }
-    this.#pending.add(rest);
+    if (rest.length > 0) {
+      this.#held.push(rest);
+      this.buffered += rest.length;
+    }
+    // An unfinished line over the limit fails now, not once its end arrives.
+    if (this.#lines && this.buffered > this.#limit) throw tooLargeError(undefined, this.#limit);
     return messages;
+  }
+
+  #check(size: number): number {
+    if (size > this.#limit) throw tooLargeError(size, this.#limit);
+    return size;
+  }
+
+  // What is held and then `tail`, as one array; holds nothing after.
+  #take(tail: Uint8Array): Uint8Array {
+    if (this.buffered === 0) return tail;
+    const whole = joinBytes([...this.#held, tail], this.buffered + tail.length);
+    this.#held = [];
+    this.buffered = 0;
+    return whole;
   }
 }
