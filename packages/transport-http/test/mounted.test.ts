@@ -96,6 +96,20 @@ describe('handle: Express middleware', () => {
     expect((await fetch(`${url}/mounted`)).status).toBe(405);
   });
 
+  test('streams behind Express, also when express.json() read the body', async () => {
+    const { transport } = await mounted();
+    const app = express();
+    app.post('/rpc', transport.handle);
+    app.post('/json', express.json(), transport.handle);
+    const url = await listen(createServer(app));
+    for (const path of ['/rpc', '/json']) {
+      const items: number[] = [];
+      for await (const item of client(`${url}${path}`).stream<number>('count', [100]))
+        items.push(item);
+      expect(items).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
+    }
+  });
+
   test('takes bodies that express.json(), express.text() or express.raw() already read', async () => {
     const { transport } = await mounted();
     const app = express();

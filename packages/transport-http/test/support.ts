@@ -24,6 +24,12 @@ export function testDispatcher(
       .add('fail', () => {
         throw new RpcError('Out of stock', { code: 4001, data: { sku: 'x' } });
       })
+      .add('count', async function* (to: number) {
+        for (let i = 1; i <= to; i++) {
+          await Promise.resolve();
+          yield i;
+        }
+      })
       .add('note', (text: string) => {
         seen.notes.push(text);
       })
