@@ -275,13 +275,7 @@ export class RpcDispatcher {
     } catch (error) {
       return request.oneWay ? undefined : request.errorRespond(error, errorOptions(options));
     }
-    if (isPromiseLike(result)) {
-      return Promise.resolve(result).then(
-        (value) => (request.oneWay ? undefined : request.respond(value)),
-        (error: unknown) =>
-          request.oneWay ? undefined : request.errorRespond(error, errorOptions(options)),
-      );
-    }
+    if (isPromiseLike(result)) return respondLater(request, result, options);
     return request.oneWay ? undefined : request.respond(result);
   }
 
@@ -397,6 +391,19 @@ function respondTo(
   return error === undefined
     ? request.respond(value)
     : request.errorRespond(error, errorOptions(options));
+}
+
+// A function of its own: closures in dispatchOne would cost every synchronous call a context object.
+function respondLater(
+  request: RpcRequest,
+  result: PromiseLike<unknown>,
+  options: DispatchOptions,
+): Promise<RpcResponse | undefined> {
+  return Promise.resolve(result).then(
+    (value) => (request.oneWay ? undefined : request.respond(value)),
+    (error: unknown) =>
+      request.oneWay ? undefined : request.errorRespond(error, errorOptions(options)),
+  );
 }
 
 function contextOf(request: RpcRequest, options: DispatchOptions): CallContext {
