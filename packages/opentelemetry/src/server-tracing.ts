@@ -1,8 +1,16 @@
 import type { ServerInterceptor } from '@tinyrpc/core';
-import { propagation, ROOT_CONTEXT, SpanKind, trace, type TextMapGetter } from '@opentelemetry/api';
+import {
+  context,
+  isSpanContextValid,
+  propagation,
+  ROOT_CONTEXT,
+  SpanKind,
+  trace,
+  type TextMapGetter,
+} from '@opentelemetry/api';
 import { RPC_JSONRPC_REQUEST_ID } from './attributes.ts';
 import { runInSpan } from './run-in-span.ts';
-import { instruments, type TracingOptions } from './tracing-options.ts';
+import { Instruments, type TracingOptions } from './tracing-options.ts';
 
 type Headers = Readonly<Record<string, string | string[] | undefined>>;
 
@@ -21,18 +29,33 @@ const headerGetter: TextMapGetter<Headers> = {
  * call brought a trace context (in the transport's headers, or in the request's `meta` on a
  * connection), records its duration in `rpc.server.duration`, and runs the method inside the span's
  * context so spans the method makes are its children.
+ *
+ * While no SDK is registered (the API's no-op tracer and meter) and the call brought no context, it
+ * only calls `next()`. The providers are looked up on every call, so an SDK registered later
+ * traces the calls from then on.
  */
 export function serverTracing(options: TracingOptions = {}): ServerInterceptor {
-  const { tracer, duration, attributes: attributesOf } = instruments(options, 'server');
+  const instruments = new Instruments(options, 'server');
   return (call, next) => {
+    const tracer = instruments.tracer();
+    const duration = instruments.duration();
     const parent = propagation.extract(ROOT_CONTEXT, call.headers, headerGetter);
-    const attributes = attributesOf(call.method);
+    if (tracer === undefined) {
+      // The no-op tracer's span would only carry the caller's context on: run in that instead.
+      const active = parent === ROOT_CONTEXT ? undefined : parent;
+      if (duration === undefined) return active === undefined ? next() : context.with(active, next);
+      const attributes = instruments.attributes(call.method);
+      return runInSpan(undefined, active, undefined, duration, attributes, next);
+    }
+    const attributes = instruments.attributes(call.method);
     const span = tracer.startSpan(call.method, { kind: SpanKind.SERVER, attributes }, parent);
-    if (call.id !== undefined && call.id !== null && span.isRecording())
+    const recording = span.isRecording();
+    if (recording && call.id !== undefined && call.id !== null)
       span.setAttribute(RPC_JSONRPC_REQUEST_ID, String(call.id));
-    return runInSpan(
-      { span, active: trace.setSpan(parent, span), call: undefined, duration, attributes },
-      next,
-    );
+    // A span that records nothing and has no trace (a sampler that dropped it with no parent)
+    // gives a context nobody can read: the method runs without switching to it.
+    const active =
+      recording || isSpanContextValid(span.spanContext()) ? trace.setSpan(parent, span) : undefined;
+    return runInSpan(span, active, undefined, duration, attributes, next);
   };
 }

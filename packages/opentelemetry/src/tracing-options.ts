@@ -1,12 +1,15 @@
-import type { Attributes } from '@opentelemetry/api';
 import {
+  createNoopMeter,
   metrics,
+  ProxyTracerProvider,
   trace,
+  type Attributes,
   type Histogram,
   type MeterProvider,
   type Tracer,
   type TracerProvider,
 } from '@opentelemetry/api';
+import { attributesOf } from './attributes.ts';
 
 /** Options of {@link serverTracing} and {@link clientTracing}. */
 export interface TracingOptions {
@@ -21,26 +24,63 @@ export interface TracingOptions {
   readonly system?: string;
 }
 
-import { attributesOf } from './attributes.ts';
-
 const scope = '@tinyrpc/opentelemetry';
 
-/** The tracer, histogram and system name one interceptor uses. */
-export interface Instruments {
-  readonly tracer: Tracer;
-  readonly duration: Histogram;
-  readonly system: string;
-  /** The attributes of a call to `method`, shared by its span and its measurement. */
-  readonly attributes: (method: string) => Attributes;
-}
+// What the API's global tracer provider (a proxy) delegates to until an SDK is registered.
+// eslint-disable-next-line @typescript-eslint/no-deprecated -- it is what `trace.getTracerProvider()` returns in API 1.x
+const noopTracerProvider = new ProxyTracerProvider().getDelegate();
+const noopMeter = createNoopMeter();
 
-export function instruments(options: TracingOptions, side: 'client' | 'server'): Instruments {
-  const tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer(scope);
-  const meter = (options.meterProvider ?? metrics.getMeterProvider()).getMeter(scope);
-  const duration = meter.createHistogram(`rpc.${side}.duration`, {
-    description: `Duration of RPC calls, measured on the ${side}`,
-    unit: 'ms',
-  });
-  const system = options.system ?? 'jsonrpc';
-  return { tracer, duration, system, attributes: attributesOf(system) };
+/**
+ * The tracer and histogram one interceptor uses, with a cheap test for the API's no-op ones, so
+ * the interceptor can skip all its work while no SDK is registered. An application may register
+ * its SDK after the interceptor was made: the tracer comes from the API's global proxy, which
+ * delegates to the SDK from then on (as every OpenTelemetry instrumentation's tracer does), and the
+ * meter provider, which the API does not proxy, is looked up on every call.
+ */
+export class Instruments {
+  /** The attributes of a call to a method, shared by its span and its measurement. */
+  readonly attributes: (method: string) => Attributes;
+  readonly #options: TracingOptions;
+  readonly #side: 'client' | 'server';
+  readonly #tracer: Tracer;
+  // eslint-disable-next-line @typescript-eslint/no-deprecated -- as above
+  readonly #proxy: ProxyTracerProvider | undefined;
+  #meterProvider: MeterProvider | undefined;
+  #duration: Histogram | undefined;
+
+  constructor(options: TracingOptions, side: 'client' | 'server') {
+    this.#options = options;
+    this.#side = side;
+    this.attributes = attributesOf(options.system ?? 'jsonrpc');
+    const provider = options.tracerProvider ?? trace.getTracerProvider();
+    this.#tracer = provider.getTracer(scope);
+    // eslint-disable-next-line @typescript-eslint/no-deprecated -- as above
+    this.#proxy = provider instanceof ProxyTracerProvider ? provider : undefined;
+  }
+
+  /** The tracer to start this call's span with; `undefined` while only the no-op one is there. */
+  tracer(): Tracer | undefined {
+    const proxy = this.#proxy;
+    return proxy !== undefined && proxy.getDelegate() === noopTracerProvider
+      ? undefined
+      : this.#tracer;
+  }
+
+  /** The call-duration histogram; `undefined` while the meter provider is the no-op one. */
+  duration(): Histogram | undefined {
+    const provider = this.#options.meterProvider ?? metrics.getMeterProvider();
+    if (provider !== this.#meterProvider) {
+      this.#meterProvider = provider;
+      const meter = provider.getMeter(scope);
+      this.#duration =
+        meter === noopMeter
+          ? undefined
+          : meter.createHistogram(`rpc.${this.#side}.duration`, {
+              description: `Duration of RPC calls, measured on the ${this.#side}`,
+              unit: 'ms',
+            });
+    }
+    return this.#duration;
+  }
 }
