@@ -1,5 +1,5 @@
 import type { ClientInterceptor } from '@tinyrpc/core';
-import { context, isSpanContextValid, propagation, SpanKind, trace } from '@opentelemetry/api';
+import { context, propagation, SpanKind, trace } from '@opentelemetry/api';
 import { runInSpan } from './run-in-span.ts';
 import { Instruments, type TracingOptions } from './tracing-options.ts';
 
@@ -9,13 +9,13 @@ import { Instruments, type TracingOptions } from './tracing-options.ts';
  * the trace context into the call's headers with the global propagator (W3C `traceparent` once one
  * is registered), so the server's span becomes its child.
  *
- * While no SDK is registered (the API's no-op tracer and meter) it makes no span and measures
- * nothing; the providers are looked up on every call, so an SDK registered later traces the calls
- * from then on.
+ * With nothing registered in the API (no tracer provider, meter provider or propagator: no SDK)
+ * it only calls `next()`, until a tracer provider is registered; from then on it traces every call.
  */
 export function clientTracing(options: TracingOptions = {}): ClientInterceptor {
   const instruments = new Instruments(options, 'client');
   return (call, next) => {
+    if (instruments.idle()) return next();
     const tracer = instruments.tracer();
     const duration = instruments.duration();
     const current = context.active();
@@ -30,10 +30,6 @@ export function clientTracing(options: TracingOptions = {}): ClientInterceptor {
     const span = tracer.startSpan(call.method, { kind: SpanKind.CLIENT, attributes }, current);
     const active = trace.setSpan(current, span);
     propagation.inject(active, call.headers);
-    // A span that records nothing and has no trace (a sampler that dropped it with no parent)
-    // gives a context nobody can read: the call runs without switching to it.
-    const switchTo =
-      span.isRecording() || isSpanContextValid(span.spanContext()) ? active : undefined;
-    return runInSpan(span, switchTo, call, duration, attributes, next);
+    return runInSpan(span, active, call, duration, attributes, next);
   };
 }

@@ -1,7 +1,6 @@
 import type { ServerInterceptor } from '@tinyrpc/core';
 import {
   context,
-  isSpanContextValid,
   propagation,
   ROOT_CONTEXT,
   SpanKind,
@@ -30,13 +29,13 @@ const headerGetter: TextMapGetter<Headers> = {
  * connection), records its duration in `rpc.server.duration`, and runs the method inside the span's
  * context so spans the method makes are its children.
  *
- * While no SDK is registered (the API's no-op tracer and meter) and the call brought no context, it
- * only calls `next()`. The providers are looked up on every call, so an SDK registered later
- * traces the calls from then on.
+ * With nothing registered in the API (no tracer provider, meter provider or propagator: no SDK)
+ * it only calls `next()`, until a tracer provider is registered; from then on it traces every call.
  */
 export function serverTracing(options: TracingOptions = {}): ServerInterceptor {
   const instruments = new Instruments(options, 'server');
   return (call, next) => {
+    if (instruments.idle()) return next();
     const tracer = instruments.tracer();
     const duration = instruments.duration();
     const parent = propagation.extract(ROOT_CONTEXT, call.headers, headerGetter);
@@ -49,13 +48,9 @@ export function serverTracing(options: TracingOptions = {}): ServerInterceptor {
     }
     const attributes = instruments.attributes(call.method);
     const span = tracer.startSpan(call.method, { kind: SpanKind.SERVER, attributes }, parent);
-    const recording = span.isRecording();
-    if (recording && call.id !== undefined && call.id !== null)
+    if (call.id !== undefined && call.id !== null && span.isRecording())
       span.setAttribute(RPC_JSONRPC_REQUEST_ID, String(call.id));
-    // A span that records nothing and has no trace (a sampler that dropped it with no parent)
-    // gives a context nobody can read: the method runs without switching to it.
-    const active =
-      recording || isSpanContextValid(span.spanContext()) ? trace.setSpan(parent, span) : undefined;
-    return runInSpan(span, active, undefined, duration, attributes, next);
+    // Even a span the sampler dropped carries the trace on to what the method calls.
+    return runInSpan(span, trace.setSpan(parent, span), undefined, duration, attributes, next);
   };
 }

@@ -1,6 +1,7 @@
 import {
   createNoopMeter,
   metrics,
+  propagation,
   ProxyTracerProvider,
   trace,
   type Attributes,
@@ -32,11 +33,13 @@ const noopTracerProvider = new ProxyTracerProvider().getDelegate();
 const noopMeter = createNoopMeter();
 
 /**
- * The tracer and histogram one interceptor uses, with a cheap test for the API's no-op ones, so
- * the interceptor can skip all its work while no SDK is registered. An application may register
- * its SDK after the interceptor was made: the tracer comes from the API's global proxy, which
- * delegates to the SDK from then on (as every OpenTelemetry instrumentation's tracer does), and the
- * meter provider, which the API does not proxy, is looked up on every call.
+ * The tracer and histogram one interceptor uses, and whether it has anything to do at all.
+ *
+ * An application may register its SDK after the interceptor was made. The tracer comes from the
+ * API's global proxy, which delegates to the SDK from then on (as every OpenTelemetry
+ * instrumentation's tracer does), and the meter provider, which the API does not proxy, is looked
+ * up on every call. While nothing at all is registered the interceptor is idle: one test of the
+ * proxy per call, no lookups in the API's global registry, which cost more than the rest.
  */
 export class Instruments {
   /** The attributes of a call to a method, shared by its span and its measurement. */
@@ -48,6 +51,7 @@ export class Instruments {
   readonly #proxy: ProxyTracerProvider | undefined;
   #meterProvider: MeterProvider | undefined;
   #duration: Histogram | undefined;
+  #idle: boolean;
 
   constructor(options: TracingOptions, side: 'client' | 'server') {
     this.#options = options;
@@ -57,6 +61,22 @@ export class Instruments {
     this.#tracer = provider.getTracer(scope);
     // eslint-disable-next-line @typescript-eslint/no-deprecated -- as above
     this.#proxy = provider instanceof ProxyTracerProvider ? provider : undefined;
+    this.#idle =
+      this.tracer() === undefined &&
+      this.duration() === undefined &&
+      propagation.fields().length === 0;
+  }
+
+  /**
+   * `true` while the API had nothing registered when the interceptor was made (no tracer, meter
+   * or propagator) and no tracer provider was registered since: the call needs no work. Once a
+   * tracer provider is, every call looks up all three.
+   */
+  idle(): boolean {
+    if (!this.#idle) return false;
+    if (this.tracer() === undefined) return true;
+    this.#idle = false;
+    return false;
   }
 
   /** The tracer to start this call's span with; `undefined` while only the no-op one is there. */

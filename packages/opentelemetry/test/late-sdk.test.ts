@@ -47,7 +47,9 @@ async function start(options: { tracerProvider?: BasicTracerProvider } = {}) {
 
 describe('with no SDK when the interceptors were made', () => {
   it('calls go through untouched, and are traced and measured once the SDK is registered', async () => {
-    expect(trace.getTracer('probe').startSpan('probe').isRecording()).toBe(false); // no SDK yet
+    // Nothing registered yet: the interceptors start idle.
+    expect(trace.getTracer('probe').startSpan('probe').isRecording()).toBe(false);
+    expect(propagation.fields()).toEqual([]);
     const { client, server, seen } = await start();
     try {
       expect(await client.call('add', [1, 2])).toBe(3);
