@@ -126,6 +126,7 @@ type MaybePromise<T> = T | Promise<T>;
 const emptyContext: TransportContext = Object.freeze({});
 const neverAborted = new AbortController().signal;
 const noHeaders: Readonly<Record<string, string>> = Object.freeze({});
+const noOptions: DispatchOptions = Object.freeze({});
 
 /**
  * Finds the function that answers a request, calls it, and builds the response.
@@ -275,13 +276,7 @@ export class RpcDispatcher {
     } catch (error) {
       return request.oneWay ? undefined : request.errorRespond(error, errorOptions(options));
     }
-    if (isPromiseLike(result)) {
-      return Promise.resolve(result).then(
-        (value) => (request.oneWay ? undefined : request.respond(value)),
-        (error: unknown) =>
-          request.oneWay ? undefined : request.errorRespond(error, errorOptions(options)),
-      );
-    }
+    if (isPromiseLike(result)) return respondLater(request, result, options);
     return request.oneWay ? undefined : request.respond(result);
   }
 
@@ -303,20 +298,21 @@ export class RpcDispatcher {
     };
     let result: unknown;
     try {
-      result = runInterceptors(interceptors, call, (current) => {
-        const entry = this.#find(current.method);
-        if (entry === undefined) throw new MethodNotFoundError();
-        return this.#invoke(entry, current.params, request, options, context);
-      });
+      result = runInterceptors(interceptors, call, this.#callMethod);
     } catch (error) {
       return respondTo(request, undefined, error ?? failedWithNothing, options);
     }
     if (!isPromiseLike(result)) return respondTo(request, result, undefined, options);
-    return Promise.resolve(result).then(
-      (value) => respondTo(request, value, undefined, options),
-      (error: unknown) => respondTo(request, undefined, error ?? failedWithNothing, options),
-    );
+    return respondToLater(request, result, options);
   }
+
+  // The end of every interceptor chain, made once rather than per call: what it needs comes with
+  // the call (its context holds the request).
+  readonly #callMethod = (call: ServerCall): unknown => {
+    const entry = this.#find(call.method);
+    if (entry === undefined) throw new MethodNotFoundError();
+    return this.#invoke(entry, call.params, call.context.request, noOptions, call.context);
+  };
 
   #dispatchBatch(batch: RpcBatchRequest, options: DispatchOptions): MaybePromise<RpcBatchResponse> {
     const answers: MaybePromise<RpcResponse | undefined>[] = [];
@@ -397,6 +393,30 @@ function respondTo(
   return error === undefined
     ? request.respond(value)
     : request.errorRespond(error, errorOptions(options));
+}
+
+// A function of its own: closures in dispatchOne would cost every synchronous call a context object.
+function respondLater(
+  request: RpcRequest,
+  result: PromiseLike<unknown>,
+  options: DispatchOptions,
+): Promise<RpcResponse | undefined> {
+  return Promise.resolve(result).then(
+    (value) => (request.oneWay ? undefined : request.respond(value)),
+    (error: unknown) =>
+      request.oneWay ? undefined : request.errorRespond(error, errorOptions(options)),
+  );
+}
+
+function respondToLater(
+  request: RpcRequest,
+  result: PromiseLike<unknown>,
+  options: DispatchOptions,
+): Promise<RpcResponse | undefined> {
+  return Promise.resolve(result).then(
+    (value) => respondTo(request, value, undefined, options),
+    (error: unknown) => respondTo(request, undefined, error ?? failedWithNothing, options),
+  );
 }
 
 function contextOf(request: RpcRequest, options: DispatchOptions): CallContext {

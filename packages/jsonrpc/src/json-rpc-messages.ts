@@ -14,6 +14,9 @@ import {
 /** Turns a JSON value into text; `JSON.stringify`, or the protocol's own serializer. */
 export type Stringify = (value: unknown) => string;
 
+/** `JSON.stringify` of one value: what a protocol with no replacer and no serializer uses. */
+export const jsonStringify: Stringify = (value) => JSON.stringify(value);
+
 /** A JSON-RPC 2.0 request or notification. */
 export class JsonRpcRequest implements RpcRequest {
   readonly id: RequestId | undefined;
@@ -80,6 +83,10 @@ export class JsonRpcSuccessResponse implements RpcResponse {
   }
 
   serialize(): string {
+    if (this.#stringify === jsonStringify) {
+      const text = successText(this.id, this.result);
+      if (text !== undefined) return text;
+    }
     return this.#stringify(this.toJSON());
   }
 
@@ -87,6 +94,26 @@ export class JsonRpcSuccessResponse implements RpcResponse {
   toJSON(): Record<string, unknown> {
     return { jsonrpc: '2.0', id: this.id, result: this.result };
   }
+}
+
+// The text `JSON.stringify` makes of `{ jsonrpc, id, result }`, put together around the result's
+// own text: half the work for a small result. Only where that text is the same as the result's
+// text inside the object: a `toJSON` method would be passed the key `''` instead of `'result'`,
+// and a function, symbol or bigint would stringify differently, so those take the whole object.
+function successText(id: RequestId, result: unknown): string | undefined {
+  switch (typeof result) {
+    case 'string':
+    case 'number':
+    case 'boolean':
+      break;
+    case 'object':
+      if (result !== null && typeof (result as { toJSON?: unknown }).toJSON === 'function')
+        return undefined;
+      break;
+    default:
+      return undefined;
+  }
+  return `{"jsonrpc":"2.0","id":${JSON.stringify(id)},"result":${JSON.stringify(result)}}`;
 }
 
 /** A JSON-RPC 2.0 response carrying an error. */

@@ -20,6 +20,7 @@ import {
   JsonRpcErrorResponse,
   JsonRpcRequest,
   JsonRpcSuccessResponse,
+  jsonStringify,
   type Stringify,
 } from './json-rpc-messages.ts';
 import { JSON_RPC_CONTENT_TYPE } from './error-codes.ts';
@@ -85,7 +86,7 @@ export class JsonRpcProtocol implements RpcProtocol {
       ? (value) => serializer.stringify(value)
       : replacer
         ? (value) => JSON.stringify(value, replacer)
-        : (value) => JSON.stringify(value);
+        : jsonStringify;
     this.#parse = serializer
       ? (text) => serializer.parse(text)
       : reviver

@@ -275,6 +275,42 @@ describe('round trips', () => {
     );
   });
 
+  it("a server's success response is exactly JSON.stringify of the response object", () => {
+    // The default protocol writes the text around the result's own text; whatever the result, it
+    // must be the text of the whole object, byte for byte.
+    class Keyed {
+      toJSON(key: string) {
+        return { key };
+      }
+    }
+    const awkward = fc.constantFrom<unknown>(
+      new Keyed(),
+      { nested: new Keyed() },
+      new Date(0),
+      () => 1,
+      Symbol('s'),
+      Number.NaN,
+      -0,
+      Infinity,
+      undefined,
+      [undefined, () => 1],
+      { skipped: undefined, kept: 1 },
+      '\u2028"\\</script>',
+    );
+    const server = new JsonRpcProtocol();
+    fc.assert(
+      fc.property(validId, fc.oneof(fc.jsonValue(), awkward), (requestId, result) => {
+        const request = server.parseRequest(
+          JSON.stringify({ jsonrpc: '2.0', method: 'm', id: requestId }),
+        ) as RpcRequest;
+        expect(request.respond(result).serialize()).toBe(
+          JSON.stringify({ jsonrpc: '2.0', id: requestId, result: result ?? null }),
+        );
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
   it('error response → serialize → parseReply keeps id, code, message and data', () => {
     fc.assert(
       fc.property(

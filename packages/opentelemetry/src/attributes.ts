@@ -47,18 +47,20 @@ export function recordFailure(span: Span, error: unknown): void {
 }
 
 /**
- * Ends a call's span and records its duration; a function of its own rather than a closure made
- * per call. The client's request id is known only once the request was built, so it comes here.
+ * Ends a call's span and records its duration, where there are; a function of its own rather than
+ * a closure made per call. The client's request id is known only once the request was built, so
+ * it comes here.
  */
 export function finish(
-  span: Span,
+  span: Span | undefined,
   call: { readonly id: string | number | null | undefined } | undefined,
-  duration: Histogram,
+  duration: Histogram | undefined,
   started: number,
   attributes: Attributes,
 ): void {
+  if (duration !== undefined) duration.record(performance.now() - started, attributes);
+  if (span === undefined) return;
   if (call?.id !== undefined && call.id !== null && span.isRecording())
     span.setAttribute(RPC_JSONRPC_REQUEST_ID, String(call.id));
-  duration.record(performance.now() - started, attributes);
   span.end();
 }

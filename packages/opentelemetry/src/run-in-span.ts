@@ -1,7 +1,6 @@
 import { isPromiseLike } from '@tinyrpc/core';
 import {
   context,
-  trace,
   type Attributes,
   type Context,
   type Histogram,
@@ -9,34 +8,29 @@ import {
 } from '@opentelemetry/api';
 import { finish, recordFailure } from './attributes.ts';
 
-/** What {@link runInSpan} needs to end a call's span and record its duration. */
-export interface SpanRun {
-  readonly span: Span;
-  readonly active: Context;
-  /** The client call, whose request id is known only once the request was built. */
-  readonly call: { readonly id: string | number | null | undefined } | undefined;
-  readonly duration: Histogram;
-  readonly attributes: Attributes;
-}
+/** The client call, whose request id is known only once the request was built. */
+export type CallId = { readonly id: string | number | null | undefined } | undefined;
 
 /**
- * Runs `next` inside the span's context and ends the span when the call ends: at once for a
- * synchronous call (which stays synchronous), else in one plain `then` rather than an async
- * function, one promise per call instead of three. Shared by both sides.
+ * Runs `next` inside `active` (when there is a context to switch to) and ends the call's span and
+ * measurement when the call ends: at once for a synchronous call (which stays synchronous), else in
+ * one plain `then` rather than an async function, one promise per call instead of three. Shared by
+ * both sides; `span` and `duration` are `undefined` where the API has only its no-op ones.
  */
-export function runInSpan(run: SpanRun, next: () => unknown): unknown {
-  const { span, call, duration, attributes } = run;
-  const started = performance.now();
+export function runInSpan(
+  span: Span | undefined,
+  active: Context | undefined,
+  call: CallId,
+  duration: Histogram | undefined,
+  attributes: Attributes,
+  next: () => unknown,
+): unknown {
+  const started = duration === undefined ? 0 : performance.now();
   let result: unknown;
   try {
-    // A span that records nothing and has no trace (no SDK, or a sampler that dropped it with no
-    // parent) gives a context nobody can read: the method runs without switching to it.
-    result =
-      span.isRecording() || trace.isSpanContextValid(span.spanContext())
-        ? context.with(run.active, next)
-        : next();
+    result = active === undefined ? next() : context.with(active, next);
   } catch (error) {
-    recordFailure(span, error);
+    if (span !== undefined) recordFailure(span, error);
     finish(span, call, duration, started, attributes);
     throw error;
   }
@@ -50,7 +44,7 @@ export function runInSpan(run: SpanRun, next: () => unknown): unknown {
       return value;
     },
     (error: unknown) => {
-      recordFailure(span, error);
+      if (span !== undefined) recordFailure(span, error);
       finish(span, call, duration, started, attributes);
       throw error;
     },

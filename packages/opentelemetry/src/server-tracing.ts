@@ -1,8 +1,15 @@
 import type { ServerInterceptor } from '@tinyrpc/core';
-import { propagation, ROOT_CONTEXT, SpanKind, trace, type TextMapGetter } from '@opentelemetry/api';
+import {
+  context,
+  propagation,
+  ROOT_CONTEXT,
+  SpanKind,
+  trace,
+  type TextMapGetter,
+} from '@opentelemetry/api';
 import { RPC_JSONRPC_REQUEST_ID } from './attributes.ts';
 import { runInSpan } from './run-in-span.ts';
-import { instruments, type TracingOptions } from './tracing-options.ts';
+import { Instruments, type TracingOptions } from './tracing-options.ts';
 
 type Headers = Readonly<Record<string, string | string[] | undefined>>;
 
@@ -21,18 +28,29 @@ const headerGetter: TextMapGetter<Headers> = {
  * call brought a trace context (in the transport's headers, or in the request's `meta` on a
  * connection), records its duration in `rpc.server.duration`, and runs the method inside the span's
  * context so spans the method makes are its children.
+ *
+ * With nothing registered in the API (no tracer provider, meter provider or propagator: no SDK)
+ * it only calls `next()`, until a tracer provider is registered; from then on it traces every call.
  */
 export function serverTracing(options: TracingOptions = {}): ServerInterceptor {
-  const { tracer, duration, attributes: attributesOf } = instruments(options, 'server');
+  const instruments = new Instruments(options, 'server');
   return (call, next) => {
+    if (instruments.idle()) return next();
+    const tracer = instruments.tracer();
+    const duration = instruments.duration();
     const parent = propagation.extract(ROOT_CONTEXT, call.headers, headerGetter);
-    const attributes = attributesOf(call.method);
+    if (tracer === undefined) {
+      // The no-op tracer's span would only carry the caller's context on: run in that instead.
+      const active = parent === ROOT_CONTEXT ? undefined : parent;
+      if (duration === undefined) return active === undefined ? next() : context.with(active, next);
+      const attributes = instruments.attributes(call.method);
+      return runInSpan(undefined, active, undefined, duration, attributes, next);
+    }
+    const attributes = instruments.attributes(call.method);
     const span = tracer.startSpan(call.method, { kind: SpanKind.SERVER, attributes }, parent);
     if (call.id !== undefined && call.id !== null && span.isRecording())
       span.setAttribute(RPC_JSONRPC_REQUEST_ID, String(call.id));
-    return runInSpan(
-      { span, active: trace.setSpan(parent, span), call: undefined, duration, attributes },
-      next,
-    );
+    // Even a span the sampler dropped carries the trace on to what the method calls.
+    return runInSpan(span, trace.setSpan(parent, span), undefined, duration, attributes, next);
   };
 }
