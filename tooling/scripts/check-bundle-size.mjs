@@ -16,9 +16,9 @@ const budgets = [
     // streams). Serving code stays out of a client that serves nothing (it comes with the
     // dispatcher); what remains is RpcClient's own: 8.23 kB with streams over request/reply
     // transports, and 8.95 kB with the HTTP client reading streamed bodies (its decoder of lines
-    // and frames, core's CreditWindow). The budget holds that, so that it grows no further
-    // unnoticed, until core sheds weight again.
-    bytes: 9000,
+    // and frames, core's CreditWindow), 9.07 kB with JSON-RPC's faster success text. The budget
+    // holds that, so that it grows no further unnoticed, until core sheds weight again.
+    bytes: 9100,
     source: `
       import { RpcClient } from '@tinyrpc/core';
       import { JsonRpcProtocol } from '@tinyrpc/jsonrpc';
@@ -28,8 +28,8 @@ const budgets = [
   },
   {
     name: 'WebSocket client (core + jsonrpc + transport-ws)',
-    // Target as above; 4.71 kB before interceptors, 6.26 kB before calls both ways, 8.56 kB today.
-    bytes: 8600,
+    // Target as above; 4.71 kB before interceptors, 6.26 kB before calls both ways, 8.68 kB today.
+    bytes: 8700,
     source: `
       import { RpcClient } from '@tinyrpc/core';
       import { JsonRpcProtocol } from '@tinyrpc/jsonrpc';
