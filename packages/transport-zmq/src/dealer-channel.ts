@@ -4,6 +4,7 @@ import {
   type ClientTransportListener,
   type Message,
   type ReconnectOptions,
+  type SendOptions,
 } from '@tinyrpc/core';
 import { describeError, tooLargeError } from '@tinyrpc/core/transport';
 import { Dealer } from 'zeromq';
@@ -67,13 +68,16 @@ export class DealerChannel {
     }
   }
 
-  send(message: Message, signal: AbortSignal | undefined): Promise<undefined> {
+  /**
+   * Sends `message`, or queues it while the socket takes no more. The signal is read only when the
+   * message has to wait: `RpcClient` makes one only for a transport that reads it.
+   */
+  send(message: Message, options: SendOptions): Promise<undefined> {
     if (this.#closed) return Promise.reject(new TransportError('The ZeroMQ transport is closed'));
-    if (signal?.aborted) return Promise.reject(signal.reason as Error);
     const tooLarge = checkSize(message, this.#options.maxMessageSize);
     if (tooLarge !== undefined) return Promise.reject(tooLarge);
     this.#armWatchdog();
-    if (this.#pumping) return this.#enqueue(message, signal);
+    if (this.#pumping) return this.#enqueue(message, options.signal);
     // Straight to the socket. Asking first whether it can take the message costs a system call;
     // the rare refusal (EAGAIN: high-water mark reached) sends the message to the queue instead.
     let sent: Promise<undefined>;
@@ -83,7 +87,7 @@ export class DealerChannel {
       return Promise.reject(sendError(error));
     }
     return sent.then(undefined, (error: unknown) => {
-      if (!this.#closed && isEagain(error)) return this.#enqueue(message, signal);
+      if (!this.#closed && isEagain(error)) return this.#enqueue(message, options.signal);
       throw sendError(error);
     });
   }

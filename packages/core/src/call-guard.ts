@@ -1,0 +1,81 @@
+import type { DeadlineSweep, Expiring } from './deadline-sweep.ts';
+import { RpcTimeoutError } from './errors.ts';
+
+/**
+ * The timeout and the signal of one call: fails it once the timeout passes (the client's
+ * {@link DeadlineSweep} keeps the time) or the caller's signal aborts.
+ *
+ * The transport gets a signal only when it reads {@link CallGuard.signal}: an `AbortController`
+ * costs more than the rest of a call's bookkeeping together, and most sends never wait for anything
+ * it could abort. With no timeout the caller's own signal is handed on.
+ */
+export class CallGuard implements Expiring {
+  readonly expiresAt: number;
+  /** When the caller stops waiting, in epoch milliseconds (`SendOptions.deadline`); with a timeout. */
+  readonly deadline: number | undefined;
+  readonly #timeout: number | undefined;
+  readonly #outer: AbortSignal | undefined;
+  readonly #sweep: DeadlineSweep | undefined;
+  readonly #fail: (error: Error) => void;
+  #controller: AbortController | undefined;
+  #ended = false;
+  #failure: Error | undefined;
+
+  /** `fail` ends the call with the error; it is not called once {@link CallGuard.end} was. */
+  constructor(
+    timeout: number | undefined,
+    outer: AbortSignal | undefined,
+    sweep: DeadlineSweep | undefined,
+    fail: (error: Error) => void,
+  ) {
+    this.#timeout = timeout;
+    this.#outer = outer;
+    this.#sweep = sweep;
+    this.#fail = fail;
+    if (timeout === undefined) {
+      this.expiresAt = Infinity;
+      this.deadline = undefined;
+    } else {
+      this.expiresAt = performance.now() + timeout;
+      this.deadline = Date.now() + timeout;
+      sweep?.add(this);
+    }
+    outer?.addEventListener('abort', this, { once: true });
+  }
+
+  /** Aborts when the call fails: made when first read (the caller's own with no timeout). */
+  get signal(): AbortSignal {
+    if (this.#timeout === undefined && this.#outer !== undefined) return this.#outer;
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#failure !== undefined) this.#controller.abort(this.#failure);
+    }
+    return this.#controller.signal;
+  }
+
+  /** The call ended by itself (a reply, a failure of the transport): forgets the time and signal. */
+  end(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#sweep?.delete(this);
+    this.#outer?.removeEventListener('abort', this);
+  }
+
+  /** The sweep: the timeout passed. */
+  expire(): void {
+    this.#failWith(new RpcTimeoutError(`Call timed out after ${String(this.#timeout)} ms`));
+  }
+
+  /** The caller's signal aborted (this object is its listener). */
+  handleEvent(): void {
+    this.#failWith(this.#outer?.reason as Error);
+  }
+
+  #failWith(error: Error): void {
+    if (this.#ended) return;
+    this.end();
+    this.#failure = error;
+    this.#fail(error);
+    this.#controller?.abort(error);
+  }
+}
