@@ -714,17 +714,20 @@ export class RpcClient {
       } else {
         options = this.#sendOptions(false, undefined, headers);
       }
-      const failed = (error: unknown): void => {
-        this.#forget(ids);
-        pending.reject(error);
-      };
       // A transport that throws instead of rejecting must not leave the call registered.
       try {
-        this.transport.send(message, options).then(undefined, failed);
+        this.transport.send(message, options).then(undefined, (error: unknown) => {
+          this.#sendFailed(pending, error);
+        });
       } catch (error) {
-        failed(error);
+        this.#sendFailed(pending, error);
       }
     });
+  }
+
+  #sendFailed(pending: Pending, error: unknown): void {
+    this.#forget(pending.ids);
+    pending.reject(error);
   }
 
   #receive(message: Message): void {
