@@ -1,18 +1,34 @@
 import type { DeadlineSweep, Expiring } from './deadline-sweep.ts';
 import { RpcTimeoutError } from './errors.ts';
+import type { SendOptions } from './types.ts';
+
+// Where the transport reads it, the getter makes the call's signal. An own property, so that a
+// transport wrapping another may copy the options with a spread; a shared descriptor, as an object
+// literal with a getter would cost several times as much as the whole guard.
+const signalOfGuard: PropertyDescriptor = {
+  get(this: CallGuard): AbortSignal {
+    return this.lazySignal();
+  },
+  enumerable: true,
+};
 
 /**
  * The timeout and the signal of one call: fails it once the timeout passes (the client's
- * {@link DeadlineSweep} keeps the time) or the caller's signal aborts.
+ * {@link DeadlineSweep} keeps the time) or the caller's signal aborts. It is also the call's
+ * `SendOptions`.
  *
- * The transport gets a signal only when it reads {@link CallGuard.signal}: an `AbortController`
- * costs more than the rest of a call's bookkeeping together, and most sends never wait for anything
- * it could abort. With no timeout the caller's own signal is handed on.
+ * The transport gets a signal only when it reads `signal`: an `AbortController` costs more than the
+ * rest of a call's bookkeeping together, and most sends never wait for anything it could abort.
+ * With no timeout the caller's own signal is handed on.
  */
-export class CallGuard implements Expiring {
+export class CallGuard implements Expiring, SendOptions {
   readonly expiresAt: number;
-  /** When the caller stops waiting, in epoch milliseconds (`SendOptions.deadline`); with a timeout. */
+  /** When the caller stops waiting, in epoch milliseconds; set with a timeout. */
   readonly deadline: number | undefined;
+  expectReply: boolean | undefined;
+  contentType: string | undefined;
+  headers: Readonly<Record<string, string>> | undefined;
+  declare readonly signal: AbortSignal;
   readonly #timeout: number | undefined;
   readonly #outer: AbortSignal | undefined;
   readonly #sweep: DeadlineSweep | undefined;
@@ -41,10 +57,18 @@ export class CallGuard implements Expiring {
       sweep?.add(this);
     }
     outer?.addEventListener('abort', this, { once: true });
+    Object.defineProperty(this, 'signal', signalOfGuard);
+  }
+
+  /** Takes the send options' other fields: `base`'s and the call's headers. */
+  label(base: SendOptions, headers: Readonly<Record<string, string>> | undefined): void {
+    this.expectReply = base.expectReply;
+    this.contentType = base.contentType;
+    this.headers = headers;
   }
 
   /** Aborts when the call fails: made when first read (the caller's own with no timeout). */
-  get signal(): AbortSignal {
+  lazySignal(): AbortSignal {
     if (this.#timeout === undefined && this.#outer !== undefined) return this.#outer;
     if (this.#controller === undefined) {
       this.#controller = new AbortController();

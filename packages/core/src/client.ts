@@ -581,7 +581,8 @@ export class RpcClient {
       return this.#sendAndRead(message, ids, unwrap, this.#sendOptions(true, undefined, headers));
     return new Promise((resolve, reject) => {
       const guard = new CallGuard(timeout, outer, this.#deadlines, reject);
-      this.#sendAndRead(message, ids, unwrap, this.#guardedOptions(true, guard, headers)).then(
+      guard.label(this.#expectReply, this.#withHeaders(headers) ? headers : undefined);
+      this.#sendAndRead(message, ids, unwrap, guard).then(
         (value) => {
           guard.end();
           resolve(value);
@@ -646,17 +647,6 @@ export class RpcClient {
     };
   }
 
-  // A call with a timeout: the transport's signal is made only if the transport reads it.
-  #guardedOptions(
-    expectReply: boolean,
-    guard: CallGuard,
-    headers: Readonly<Record<string, string>> | undefined,
-  ): SendOptions {
-    if (guard.deadline === undefined) return this.#sendOptions(expectReply, guard.signal, headers);
-    const base = expectReply ? this.#expectReply : this.#oneWay;
-    return new GuardedSendOptions(base, this.#withHeaders(headers) ? headers : undefined, guard);
-  }
-
   #withHeaders(headers: Readonly<Record<string, string>> | undefined): boolean {
     return (
       headers !== undefined &&
@@ -705,12 +695,13 @@ export class RpcClient {
       this.#called = true;
       let options: SendOptions;
       if (guarded) {
-        pending.guard = new CallGuard(timeout, outer, this.#deadlines, (error) => {
+        const guard = new CallGuard(timeout, outer, this.#deadlines, (error) => {
           this.#forget(ids);
           if (this.#cancelRequests || alwaysCancel) this.#cancel(ids);
           reject(error);
         });
-        options = this.#guardedOptions(false, pending.guard, headers);
+        guard.label(this.#oneWay, this.#withHeaders(headers) ? headers : undefined);
+        pending.guard = options = guard;
       } else {
         options = this.#sendOptions(false, undefined, headers);
       }
@@ -921,39 +912,6 @@ function describeIds(reply: Reply): string {
 function outcomeOf(reply: Reply, id: RequestId): unknown {
   if ('batch' in reply) throw new InvalidReplyError('A batch reply answered a single call');
   return resultOf(reply, id);
-}
-
-// Where the transport reads it, the getter makes the call's signal; an own property, so that a
-// transport wrapping another may copy the options with a spread. (An object literal with a getter
-// would cost several times as much as this whole object.)
-const signalOfGuard: PropertyDescriptor = {
-  get(this: GuardedSendOptions): AbortSignal {
-    return this.guard.signal;
-  },
-  enumerable: true,
-};
-
-/** The send options of a call with a timeout. */
-class GuardedSendOptions implements SendOptions {
-  readonly expectReply: boolean | undefined;
-  readonly contentType: string | undefined;
-  readonly headers: Readonly<Record<string, string>> | undefined;
-  readonly deadline: number | undefined;
-  declare readonly signal: AbortSignal;
-  readonly guard: CallGuard;
-
-  constructor(
-    base: SendOptions,
-    headers: Readonly<Record<string, string>> | undefined,
-    guard: CallGuard,
-  ) {
-    this.expectReply = base.expectReply;
-    this.contentType = base.contentType;
-    this.headers = headers;
-    this.deadline = guard.deadline;
-    this.guard = guard;
-    Object.defineProperty(this, 'signal', signalOfGuard);
-  }
 }
 
 /** A call (or batch) waiting on a connection for its reply. */
