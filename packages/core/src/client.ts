@@ -177,33 +177,16 @@ export class RpcClient {
       connection && (options.cancelRequests ?? transport.cancelRequests ?? false);
     this.#serveContext = Object.freeze({});
     if (options.dispatcher !== undefined) {
-      if (!connection)
-        throw new TypeError(
-          'Only a connection (WebSocket, stream, ZeroMQ DEALER, callback) carries calls from the server; this transport is request/reply',
-        );
-      if (protocol.parseMessage === undefined)
-        throw new TypeError(
-          'Calls in both directions (RpcPeer, a dispatcher on a client) need a protocol with parseMessage()',
-        );
-      // The client traces what it sends and receives itself, served replies included.
       const closing = (): AbortSignal => this.#closing.signal;
-      const serving = options.dispatcher[createServing](
-        protocol,
-        {
-          hideErrorMessages: options.hideErrorMessages,
-          onError: (error) => {
-            this.#report(
-              RpcError.is(error) ? error : new RpcError('A served call failed', { cause: error }),
-            );
-          },
-          interceptors: [],
-          // Read at each call: after a loss the connection recovers from (ZeroMQ), calls start afresh.
-          get signal() {
-            return closing();
-          },
+      const serving = options.dispatcher[createServing](protocol, {
+        connection,
+        transport,
+        hideErrorMessages: options.hideErrorMessages,
+        report: this.#report,
+        get signal() {
+          return closing();
         },
-        (message) => (transport as Connection).send(message),
-      );
+      });
       this.#responder = serving.responder;
       this.#running = serving.running;
     }
