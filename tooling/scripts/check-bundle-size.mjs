@@ -13,10 +13,12 @@ const budgets = [
     name: 'HTTP client (core + jsonrpc + transport-http)',
     // The target is 4.5 kB (4.34 kB before client interceptors, per-class error markers and the
     // transport kit came to core; 5.82 kB before calls in both directions, cancellation and
-    // streams). Serving code stays out of a client that serves nothing (it comes with the
-    // dispatcher); what remains is RpcClient's own: 7.94 kB. The budget holds that, so that it
-    // grows no further unnoticed, until core sheds weight again.
-    bytes: 8100,
+    // streams). Serving code, and since issue 12 a client's serving set-up too, stays out of a
+    // client that serves nothing (it comes with the dispatcher); what remains is RpcClient's own:
+    // 7.94 kB, 8.41 kB since issue 11 (one timer per client for timeouts, a signal made only when a
+    // transport reads it: +0.6 kB, against -0.12 kB moved to the dispatcher). The budget holds
+    // that, so that it grows no further unnoticed, until core sheds weight again.
+    bytes: 8450,
     source: `
       import { RpcClient } from '@tinyrpc/core';
       import { JsonRpcProtocol } from '@tinyrpc/jsonrpc';
@@ -26,8 +28,9 @@ const budgets = [
   },
   {
     name: 'WebSocket client (core + jsonrpc + transport-ws)',
-    // Target as above; 4.71 kB before interceptors, 6.26 kB before calls both ways, 8.27 kB today.
-    bytes: 8400,
+    // Target as above; 4.71 kB before interceptors, 6.26 kB before calls both ways, 8.27 kB
+    // before issue 11, 8.72 kB today.
+    bytes: 8750,
     source: `
       import { RpcClient } from '@tinyrpc/core';
       import { JsonRpcProtocol } from '@tinyrpc/jsonrpc';
