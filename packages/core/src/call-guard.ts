@@ -31,7 +31,7 @@ export class CallGuard implements Expiring, SendOptions {
   declare readonly signal: AbortSignal;
   readonly #timeout: number | undefined;
   readonly #outer: AbortSignal | undefined;
-  readonly #sweep: DeadlineSweep | undefined;
+  readonly #sweep: DeadlineSweep;
   readonly #fail: (error: Error) => void;
   #controller: AbortController | undefined;
   #ended = false;
@@ -41,7 +41,7 @@ export class CallGuard implements Expiring, SendOptions {
   constructor(
     timeout: number | undefined,
     outer: AbortSignal | undefined,
-    sweep: DeadlineSweep | undefined,
+    sweep: DeadlineSweep,
     fail: (error: Error) => void,
   ) {
     this.#timeout = timeout;
@@ -52,9 +52,9 @@ export class CallGuard implements Expiring, SendOptions {
       this.expiresAt = Infinity;
       this.deadline = undefined;
     } else {
-      this.expiresAt = performance.now() + timeout;
+      this.expiresAt = sweep.now() + timeout;
       this.deadline = Date.now() + timeout;
-      sweep?.add(this);
+      sweep.add(this);
     }
     outer?.addEventListener('abort', this, { once: true });
     Object.defineProperty(this, 'signal', signalOfGuard);
@@ -81,7 +81,7 @@ export class CallGuard implements Expiring, SendOptions {
   end(): void {
     if (this.#ended) return;
     this.#ended = true;
-    this.#sweep?.delete(this);
+    this.#sweep.delete(this);
     this.#outer?.removeEventListener('abort', this);
   }
 

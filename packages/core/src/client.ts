@@ -65,7 +65,8 @@ export interface RpcClientOptions {
    * Milliseconds a call may take before it fails with {@link RpcTimeoutError}: the one per-call
    * clock. Default: the transport's `defaultTimeout` (a broker transport has one), else no limit.
    * One timer per client keeps every call's time: a call fails at most about 5 ms after its timeout
-   * (plus event-loop delay), and no timer is left once no call waits.
+   * (plus event-loop delay; up to 1 ms before it, as `setTimeout` may), and no timer is left once
+   * no call waits.
    */
   readonly timeout?: number;
   /** Called with every message sent (`'-->'`) and every reply received (`'<--'`). */
