@@ -15,10 +15,10 @@ const budgets = [
     // transport kit came to core; 5.82 kB before calls in both directions, cancellation and
     // streams). Serving code, and since issue 12 a client's serving set-up too, stays out of a
     // client that serves nothing (it comes with the dispatcher); what remains is RpcClient's own:
-    // 7.94 kB, 8.41 kB since issue 11 (one timer per client for timeouts, a signal made only when a
+    // 7.94 kB, 8.44 kB since issue 11 (one timer per client for timeouts, a signal made only when a
     // transport reads it: +0.6 kB, against -0.12 kB moved to the dispatcher). The budget holds
     // that, so that it grows no further unnoticed, until core sheds weight again.
-    bytes: 8450,
+    bytes: 8480,
     source: `
       import { RpcClient } from '@tinyrpc/core';
       import { JsonRpcProtocol } from '@tinyrpc/jsonrpc';
@@ -29,8 +29,8 @@ const budgets = [
   {
     name: 'WebSocket client (core + jsonrpc + transport-ws)',
     // Target as above; 4.71 kB before interceptors, 6.26 kB before calls both ways, 8.27 kB
-    // before issue 11, 8.72 kB today.
-    bytes: 8750,
+    // before issue 11, 8.75 kB today.
+    bytes: 8790,
     source: `
       import { RpcClient } from '@tinyrpc/core';
       import { JsonRpcProtocol } from '@tinyrpc/jsonrpc';
