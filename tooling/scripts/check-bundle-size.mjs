@@ -13,12 +13,16 @@ const budgets = [
     name: 'HTTP client (core + jsonrpc + transport-http)',
     // The target is 4.5 kB (4.34 kB before client interceptors, per-class error markers and the
     // transport kit came to core; 5.82 kB before calls in both directions, cancellation and
-    // streams). Serving code stays out of a client that serves nothing (it comes with the
-    // dispatcher); what remains is RpcClient's own: 8.23 kB with streams over request/reply
-    // transports, and 8.95 kB with the HTTP client reading streamed bodies (its decoder of lines
-    // and frames, core's CreditWindow), 9.07 kB with JSON-RPC's faster success text. The budget
-    // holds that, so that it grows no further unnoticed, until core sheds weight again.
-    bytes: 9100,
+    // streams). Serving code and a client's serving set-up stay out of a client that serves
+    // nothing (they come with the dispatcher); what remains is RpcClient's own (10 kB of the
+    // 27 kB minified: calls, batches, proxies, interceptors, streams, connections), JSON-RPC's
+    // whole protocol class (4.4 kB, its server side included), core's error classes (2 kB) and
+    // the HTTP client with its streamed-body reader (4.7 kB). 7.94 kB before the second wave's
+    // last issues; 9.49 kB with one timer per client for timeouts (+0.6 kB), streams over
+    // request/reply transports (+0.3 kB), the HTTP streamed-body reader (+0.7 kB) and JSON-RPC's
+    // faster success text (+0.1 kB). The budget holds that, so that it grows no further
+    // unnoticed; reaching 4.5 kB needs features out of RpcClient's class (an API decision).
+    bytes: 9500,
     source: `
       import { RpcClient } from '@tinyrpc/core';
       import { JsonRpcProtocol } from '@tinyrpc/jsonrpc';
@@ -28,8 +32,9 @@ const budgets = [
   },
   {
     name: 'WebSocket client (core + jsonrpc + transport-ws)',
-    // Target as above; 4.71 kB before interceptors, 6.26 kB before calls both ways, 8.68 kB today.
-    bytes: 8700,
+    // Target as above; 4.71 kB before interceptors, 6.26 kB before calls both ways, 8.27 kB
+    // before the second wave's last issues, 9.10 kB today.
+    bytes: 9150,
     source: `
       import { RpcClient } from '@tinyrpc/core';
       import { JsonRpcProtocol } from '@tinyrpc/jsonrpc';

@@ -3,11 +3,12 @@ import {
   InvalidReplyError,
   RemoteError,
   RpcError,
-  RpcTimeoutError,
   TransportError,
   UnexpectedIdError,
 } from './errors.ts';
 import type { RunningCalls } from './cancellation.ts';
+import { CallGuard } from './call-guard.ts';
+import { DeadlineSweep } from './deadline-sweep.ts';
 import {
   cancelledIdOf,
   cancelMethod,
@@ -64,6 +65,9 @@ export interface RpcClientOptions {
   /**
    * Milliseconds a call may take before it fails with {@link RpcTimeoutError}: the one per-call
    * clock. Default: the transport's `defaultTimeout` (a broker transport has one), else no limit.
+   * One timer per client keeps every call's time: a call fails at most about 5 ms after its timeout
+   * (plus event-loop delay; up to 1 ms before it, as `setTimeout` may), and no timer is left once
+   * no call waits.
    */
   readonly timeout?: number;
   /** Called with every message sent (`'-->'`) and every reply received (`'<--'`). */
@@ -121,7 +125,8 @@ export interface BatchCallSpec extends CallSpec {
 type Reply = RpcResponse | RpcBatchResponse;
 
 interface Pending {
-  resolve(reply: Reply): void;
+  /** Settles the call with its reply. */
+  settle(reply: Reply): void;
   reject(error: unknown): void;
   readonly ids: readonly RequestId[];
 }
@@ -160,6 +165,8 @@ export class RpcClient {
   #called = false;
   /** Calls given up recently, whose late answers are dropped without a word to `onError`. */
   readonly #givenUp = new Set<RequestId>();
+  /** The one timer of this client's timeouts. */
+  readonly #deadlines = new DeadlineSweep();
 
   constructor(protocol: RpcProtocol, transport: ClientTransport, options: RpcClientOptions = {}) {
     this.protocol = protocol;
@@ -174,33 +181,16 @@ export class RpcClient {
       connection && (options.cancelRequests ?? transport.cancelRequests ?? false);
     this.#serveContext = Object.freeze({});
     if (options.dispatcher !== undefined) {
-      if (!connection)
-        throw new TypeError(
-          'Only a connection (WebSocket, stream, ZeroMQ DEALER, callback) carries calls from the server; this transport is request/reply',
-        );
-      if (protocol.parseMessage === undefined)
-        throw new TypeError(
-          'Calls in both directions (RpcPeer, a dispatcher on a client) need a protocol with parseMessage()',
-        );
-      // The client traces what it sends and receives itself, served replies included.
       const closing = (): AbortSignal => this.#closing.signal;
-      const serving = options.dispatcher[createServing](
-        protocol,
-        {
-          hideErrorMessages: options.hideErrorMessages,
-          onError: (error) => {
-            this.#report(
-              RpcError.is(error) ? error : new RpcError('A served call failed', { cause: error }),
-            );
-          },
-          interceptors: [],
-          // Read at each call: after a loss the connection recovers from (ZeroMQ), calls start afresh.
-          get signal() {
-            return closing();
-          },
+      const serving = options.dispatcher[createServing](protocol, {
+        connection,
+        transport,
+        hideErrorMessages: options.hideErrorMessages,
+        report: this.#report,
+        get signal() {
+          return closing();
         },
-        (message) => (transport as Connection).send(message),
-      );
+      });
       this.#responder = serving.responder;
       this.#running = serving.running;
     }
@@ -238,7 +228,7 @@ export class RpcClient {
 
   /** Calls `method` and resolves with its result. */
   call<T = unknown>(method: string, params?: Params, options?: CallOptions): Promise<T> {
-    // No async wrapper of its own: #call is async already, so a throw still rejects.
+    // No async wrapper of its own: #call turns a throw into a rejection already.
     if (this.#interceptors.length === 0) return this.#call(method, params, options) as Promise<T>;
     return runAsync(this.#interceptors, clientCall(method, params, false, options), (call) =>
       this.#call(call.method, call.params, call.options, call),
@@ -257,18 +247,29 @@ export class RpcClient {
     );
   }
 
-  async #call(
+  // Not async: the promise a reply settles is the caller's own, one turn of the microtask queue
+  // sooner than an awaiting wrapper would make it (at many calls in flight, that turn shows).
+  #call(
     method: string,
     params: Params | undefined,
     options: CallOptions | undefined,
     call?: ClientCall,
   ): Promise<unknown> {
-    const request = this.protocol.createRequest(method, params, this.#requestOptions(false, call));
-    const id = request.id as RequestId;
-    if (call !== undefined) call.id = id;
-    const reply = await this.#exchange(request.serialize(), [id], options, call?.headers);
-    if ('batch' in reply) throw new InvalidReplyError('A batch reply answered a single call');
-    return resultOf(reply, id);
+    let message: Message;
+    let id: RequestId;
+    try {
+      const request = this.protocol.createRequest(
+        method,
+        params,
+        this.#requestOptions(false, call),
+      );
+      id = request.id as RequestId;
+      if (call !== undefined) call.id = id;
+      message = request.serialize();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#send(message, [id], true, options, call?.headers);
   }
 
   async #notify(
@@ -472,13 +473,15 @@ export class RpcClient {
           grantToTransport = listener;
         },
       };
-      const message = request.serialize();
-      this.#trace('-->', message);
-      reply = this.#guard(
-        (callSignal, deadline) =>
-          this.#sendAndRead(message, [id], callSignal, deadline, undefined, receiver),
+      reply = this.#send(
+        request.serialize(),
+        [id],
+        false,
         callOptions,
-      );
+        undefined,
+        false,
+        receiver,
+      ) as Promise<Reply>;
     }
     reply.then(
       (reply) => {
@@ -573,20 +576,55 @@ export class RpcClient {
     headers?: Readonly<Record<string, string>>,
     alwaysCancel = false,
   ): Promise<Reply> {
+    return this.#send(message, ids, false, options, headers, alwaysCancel) as Promise<Reply>;
+  }
+
+  // Sends a call (or a batch) and waits for the reply under the call's timeout and signal. Resolves
+  // with the reply, or, for a single call (`unwrap`), with its result: one promise less per call.
+  #send(
+    message: Message,
+    ids: readonly RequestId[],
+    unwrap: boolean,
+    options: CallOptions | undefined,
+    headers: Readonly<Record<string, string>> | undefined,
+    alwaysCancel = false,
+    stream?: ReplyStreamReceiver,
+  ): Promise<unknown> {
     this.#trace('-->', message);
-    return this.#unsubscribe === undefined
-      ? this.#guard(
-          (signal, deadline) => this.#sendAndRead(message, ids, signal, deadline, headers),
-          options,
-        )
-      : this.#guard(
-          (signal, deadline) => this.#sendAndWait(message, ids, signal, deadline, headers),
-          options,
-          () => {
-            this.#forget(ids);
-            if (this.#cancelRequests || alwaysCancel) this.#cancel(ids);
-          },
-        );
+    const chosen = options?.timeout ?? this.#timeout;
+    const timeout = chosen === undefined || Number.isFinite(chosen) ? chosen : undefined;
+    const outer = options?.signal;
+    if (outer?.aborted) return Promise.reject(outer.reason as Error);
+    const guarded = timeout !== undefined || outer !== undefined;
+    if (this.#unsubscribe !== undefined)
+      return this.#sendAndWait(
+        message,
+        ids,
+        unwrap,
+        guarded,
+        timeout,
+        outer,
+        headers,
+        alwaysCancel,
+      );
+    if (!guarded) {
+      const plain = this.#sendOptions(true, undefined, headers);
+      return this.#sendAndRead(message, ids, unwrap, stream ? { ...plain, stream } : plain);
+    }
+    return new Promise((resolve, reject) => {
+      const guard = new CallGuard(timeout, outer, this.#deadlines, reject);
+      guard.label(this.#expectReply, this.#withHeaders(headers) ? headers : undefined, stream);
+      this.#sendAndRead(message, ids, unwrap, guard).then(
+        (value) => {
+          guard.end();
+          resolve(value);
+        },
+        (error: unknown) => {
+          guard.end();
+          reject(error);
+        },
+      );
+    });
   }
 
   // The call was aborted or timed out: tell the other end, so the handler stops too.
@@ -622,83 +660,97 @@ export class RpcClient {
     headers?: Readonly<Record<string, string>>,
   ): Promise<void> {
     this.#trace('-->', message);
-    await this.transport.send(message, this.#sendOptions(false, signal, undefined, headers));
+    await this.transport.send(message, this.#sendOptions(false, signal, headers));
   }
 
   // One options object per expectReply when there is no signal, so the hot path allocates nothing.
   #sendOptions(
     expectReply: boolean,
     signal: AbortSignal | undefined,
-    deadline: number | undefined,
     headers?: Readonly<Record<string, string>>,
   ): SendOptions {
     const base = expectReply ? this.#expectReply : this.#oneWay;
-    const withHeaders =
-      headers !== undefined &&
-      this.transport.supportsHeaders === true &&
-      Object.keys(headers).length > 0;
+    const withHeaders = this.#withHeaders(headers);
     if (signal === undefined && !withHeaders) return base;
     return {
       ...base,
       ...(signal === undefined ? {} : { signal }),
-      ...(deadline === undefined ? {} : { deadline }),
       ...(withHeaders ? { headers } : {}),
     };
+  }
+
+  #withHeaders(headers: Readonly<Record<string, string>> | undefined): boolean {
+    return (
+      headers !== undefined &&
+      this.transport.supportsHeaders === true &&
+      Object.keys(headers).length > 0
+    );
   }
 
   // Request/reply transports: the reply is whatever `send` resolves with.
   async #sendAndRead(
     message: Message,
     ids: readonly RequestId[],
-    signal: AbortSignal | undefined,
-    deadline: number | undefined,
-    headers: Readonly<Record<string, string>> | undefined,
-    stream?: ReplyStreamReceiver,
-  ): Promise<Reply> {
-    const options = this.#sendOptions(true, signal, deadline, headers);
-    const data = await this.transport.send(
-      message,
-      stream === undefined ? options : { ...options, stream },
-    );
+    unwrap: boolean,
+    options: SendOptions,
+  ): Promise<unknown> {
+    const data = await this.transport.send(message, options);
     if (data === undefined) throw new InvalidReplyError('The transport returned no reply');
     this.#trace('<--', data);
     const reply = this.#parse(data);
     if (!matches(reply, ids))
       throw new UnexpectedIdError(`Reply id ${describeIds(reply)} does not answer this call`);
-    return reply;
+    return unwrap ? outcomeOf(reply, ids[0] as RequestId) : reply;
   }
 
-  // Multiplexed transports: register first, then send; `#receive` settles by id.
+  // Multiplexed transports: register first, then send; `#receive` settles by id. A timed-out or
+  // aborted call is forgotten (and, where the other end understands it, cancelled there).
   #sendAndWait(
     message: Message,
     ids: readonly RequestId[],
-    signal: AbortSignal | undefined,
-    deadline: number | undefined,
+    unwrap: boolean,
+    guarded: boolean,
+    timeout: number | undefined,
+    outer: AbortSignal | undefined,
     headers: Readonly<Record<string, string>> | undefined,
-  ): Promise<Reply> {
-    return new Promise<Reply>((resolve, reject) => {
-      const pending: Pending = { resolve, reject, ids };
+    alwaysCancel: boolean,
+  ): Promise<unknown> {
+    return new Promise((resolve, reject) => {
       for (const id of ids) {
         if (this.#pending.has(id)) {
           reject(new RpcError(`A call with id ${JSON.stringify(id)} is already pending`));
           return;
         }
       }
+      const pending = new WaitingCall(ids, unwrap, resolve, reject);
       for (const id of ids) this.#pending.set(id, pending);
       this.#called = true;
-      const failed = (error: unknown): void => {
-        this.#forget(ids);
-        reject(error);
-      };
+      let options: SendOptions;
+      if (guarded) {
+        const guard = new CallGuard(timeout, outer, this.#deadlines, (error) => {
+          this.#forget(ids);
+          if (this.#cancelRequests || alwaysCancel) this.#cancel(ids);
+          reject(error);
+        });
+        guard.label(this.#oneWay, this.#withHeaders(headers) ? headers : undefined);
+        pending.guard = options = guard;
+      } else {
+        options = this.#sendOptions(false, undefined, headers);
+      }
       // A transport that throws instead of rejecting must not leave the call registered.
       try {
-        this.transport
-          .send(message, this.#sendOptions(false, signal, deadline, headers))
-          .then(undefined, failed);
+        this.transport.send(message, options).then(undefined, (error: unknown) => {
+          this.#sendFailed(pending, error);
+        });
       } catch (error) {
-        failed(error);
+        this.#sendFailed(pending, error);
       }
     });
+  }
+
+  #sendFailed(pending: Pending, error: unknown): void {
+    this.#forget(pending.ids);
+    pending.reject(error);
   }
 
   #receive(message: Message): void {
@@ -755,7 +807,7 @@ export class RpcClient {
       return;
     }
     this.#forget(pending.ids);
-    pending.resolve(reply);
+    pending.settle(reply);
   }
 
   #sendServed(answer: Message): void {
@@ -851,52 +903,6 @@ export class RpcClient {
     this.#pending.clear();
     for (const call of calls) call.reject(failure);
   }
-
-  // Applies the call's timeout and signal; `cleanup` removes what the call left registered.
-  #guard<T>(
-    work: (signal?: AbortSignal, deadline?: number) => Promise<T>,
-    options: CallOptions | undefined,
-    cleanup?: () => void,
-  ): Promise<T> {
-    const chosen = options?.timeout ?? this.#timeout;
-    const timeout = chosen === undefined || Number.isFinite(chosen) ? chosen : undefined;
-    const outer = options?.signal;
-    if (timeout === undefined && outer === undefined) return work();
-    if (outer?.aborted) return Promise.reject(outer.reason as Error);
-    const controller = new AbortController();
-    return new Promise<T>((resolve, reject) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const finish = (): void => {
-        clearTimeout(timer);
-        outer?.removeEventListener('abort', onAbort);
-      };
-      const fail = (error: Error): void => {
-        finish();
-        cleanup?.();
-        controller.abort(error);
-        reject(error);
-      };
-      const onAbort = (): void => {
-        fail(outer?.reason as Error);
-      };
-      if (timeout !== undefined) {
-        timer = setTimeout(() => {
-          fail(new RpcTimeoutError(`Call timed out after ${String(timeout)} ms`));
-        }, timeout);
-      }
-      outer?.addEventListener('abort', onAbort, { once: true });
-      work(controller.signal, timeout === undefined ? undefined : Date.now() + timeout).then(
-        (value) => {
-          finish();
-          resolve(value);
-        },
-        (error: unknown) => {
-          finish();
-          reject(error);
-        },
-      );
-    });
-  }
 }
 
 // A client call always waits for a transport: its outcome is a promise, whatever interceptors return.
@@ -932,6 +938,53 @@ function matches(reply: Reply, ids: readonly RequestId[]): boolean {
 
 function describeIds(reply: Reply): string {
   return JSON.stringify('batch' in reply ? reply.responses.map((r) => r.id) : reply.id);
+}
+
+// The result of a single call's reply, or the error it answers with.
+function outcomeOf(reply: Reply, id: RequestId): unknown {
+  if ('batch' in reply) throw new InvalidReplyError('A batch reply answered a single call');
+  return resultOf(reply, id);
+}
+
+/** A call (or batch) waiting on a connection for its reply. */
+class WaitingCall implements Pending {
+  readonly ids: readonly RequestId[];
+  /** Set when the call has a timeout or a signal. */
+  guard: CallGuard | undefined;
+  readonly #unwrap: boolean;
+  readonly #resolve: (value: unknown) => void;
+  readonly #reject: (error: unknown) => void;
+
+  constructor(
+    ids: readonly RequestId[],
+    unwrap: boolean,
+    resolve: (value: unknown) => void,
+    reject: (error: unknown) => void,
+  ) {
+    this.ids = ids;
+    this.#unwrap = unwrap;
+    this.#resolve = resolve;
+    this.#reject = reject;
+  }
+
+  // A single call resolves with its result: the caller's await is the only turn left.
+  settle(reply: Reply): void {
+    this.guard?.end();
+    if (!this.#unwrap) {
+      this.#resolve(reply);
+      return;
+    }
+    try {
+      this.#resolve(outcomeOf(reply, this.ids[0] as RequestId));
+    } catch (error) {
+      this.#reject(error);
+    }
+  }
+
+  reject(error: unknown): void {
+    this.guard?.end();
+    this.#reject(error);
+  }
 }
 
 function resultOf(response: RpcResponse, id: RequestId): unknown {

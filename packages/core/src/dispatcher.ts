@@ -1,8 +1,7 @@
 import { hasBrand, setBrand } from './brand.ts';
-import { RunningCalls } from './cancellation.ts';
 import { isPromiseLike } from './promise-like.ts';
-import { Responder, type ResponderOptions } from './responder.ts';
-import { createServing, type Send, type Serving } from './serving.ts';
+import { serveOnClient } from './client-serving.ts';
+import { createServing, type Serving, type ServingHost } from './serving.ts';
 import { createOpenRpcDocument, type DiscoveryInfo, type DiscoveryOptions } from './discovery.ts';
 import { InvalidParamsError, MethodNotFoundError, RpcError } from './errors.ts';
 import { runInterceptors, type ServerCall, type ServerInterceptor } from './interceptor.ts';
@@ -156,8 +155,8 @@ export class RpcDispatcher {
   }
 
   /** Internal: what a client needs to serve this dispatcher on its connection. */
-  [createServing](protocol: RpcProtocol, options: ResponderOptions, send: Send): Serving {
-    return { responder: new Responder(protocol, this, options), running: new RunningCalls(send) };
+  [createServing](protocol: RpcProtocol, host: ServingHost): Serving {
+    return serveOnClient(this, protocol, host);
   }
 
   /**

@@ -1,6 +1,7 @@
 import type { RunningCalls } from './cancellation.ts';
+import type { RpcError } from './errors.ts';
 import type { Responder } from './responder.ts';
-import type { Message } from './types.ts';
+import type { ClientTransport } from './types.ts';
 
 /** What a client needs to serve a dispatcher on its connection. */
 export interface Serving {
@@ -14,5 +15,14 @@ export interface Serving {
  */
 export const createServing = Symbol('createServing');
 
-/** The message sender a {@link Serving} answers through. */
-export type Send = (message: Message) => Promise<void>;
+/** What a client hands its dispatcher's {@link createServing}. */
+export interface ServingHost {
+  /** `true` when the client's transport is a connection: only one can carry calls to the client. */
+  readonly connection: boolean;
+  readonly transport: ClientTransport;
+  readonly hideErrorMessages: boolean | undefined;
+  /** Reports what a served call could not answer. */
+  report(error: RpcError): void;
+  /** Aborts the served calls' signals: the client closed or lost its connection. Read at each call. */
+  readonly signal: AbortSignal;
+}

@@ -75,7 +75,9 @@ export interface SendOptions {
   readonly expectReply?: boolean;
   /**
    * Aborts the send and the wait for its reply. `RpcClient` passes one whenever the call has a
-   * timeout or a signal: a transport keeps no per-call timers of its own.
+   * timeout or a signal: a transport keeps no per-call timers of its own. For a call with a timeout
+   * it is made when first read, so a connection reads it only where a send waits (for a connection
+   * to open, behind a full socket).
    */
   readonly signal?: AbortSignal;
   /** The protocol's content type (`application/json`…), for transports that label messages. */

@@ -111,11 +111,13 @@ export class WsClientTransport implements Connection {
 
   /**
    * Sends one message; resolves `undefined` once the frame is written (Node) or queued (browsers).
-   * Replies arrive through {@link WsClientTransport.subscribe}.
+   * Replies arrive through {@link WsClientTransport.subscribe}. `options.signal` ends a wait for the
+   * connection; it is not read when the socket is open.
    */
   send(message: Message, options?: SendOptions): Promise<undefined> {
     const socket = this.#socket;
-    if (socket !== undefined && options?.signal?.aborted !== true) return socket.send(message);
+    // The signal is read only when the send waits for a connection: RpcClient makes it on demand.
+    if (socket !== undefined) return socket.send(message);
     return this.#sendWhenConnected(message, options?.signal);
   }
 

@@ -10,6 +10,8 @@ import {
 import { defaultLimits, reconnectOptions } from '@tinyrpc/core/transport';
 import { DealerChannel } from './dealer-channel.ts';
 
+const noOptions: SendOptions = Object.freeze({});
+
 /** What both ZeroMQ client transports take. */
 export interface ZmqSocketOptions {
   /** Milliseconds unsent messages may linger after `close()`. Default 1000. */
@@ -98,9 +100,12 @@ export class ZmqClientTransport implements Connection {
     return this.#dealer.subscribe(listener);
   }
 
-  /** Sends one message; resolves `undefined` once it is queued. `options.signal` ends the wait. */
-  send(message: Message, options: SendOptions = {}): Promise<undefined> {
-    return this.#dealer.send(message, options.signal);
+  /**
+   * Sends one message; resolves `undefined` once it is queued. `options.signal` withdraws a message
+   * still waiting in the transport's queue (the socket took no more).
+   */
+  send(message: Message, options: SendOptions = noOptions): Promise<undefined> {
+    return this.#dealer.send(message, options);
   }
 
   /** Closes the socket: pending calls fail with `TransportError`. */

@@ -140,6 +140,11 @@ export class ZmqServerTransport implements ServerTransport {
   #loop: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
   #errorReply: ListenOptions['errorReply'];
+  /** Replies and the server's own messages of this turn of the event loop, sent by `#flush`. */
+  #outbox: Outgoing[] = [];
+  /** Replies a full peer queue refused, tried again by `#retryTimer`. */
+  readonly #retries: Outgoing[] = [];
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(options: ZmqServerTransportOptions) {
     if ((options.endpoint === undefined) === (options.socket === undefined)) {
@@ -220,6 +225,9 @@ export class ZmqServerTransport implements ServerTransport {
     const closing = new TransportError('The ZeroMQ server is closing');
     for (const peer of [...this.#connections.values()]) peer.connection?.end(closing);
     await this.#inFlight.drain();
+    clearTimeout(this.#retryTimer);
+    this.#outbox = [...this.#retries.splice(0), ...this.#outbox];
+    this.#flush();
     // The socket may have been closed under the transport already.
     if (!this.socket.closed) {
       if (this.#linger !== undefined) this.socket.linger = this.#linger;
@@ -344,18 +352,13 @@ export class ZmqServerTransport implements ServerTransport {
     return peer;
   }
 
-  // The server's own message to a DEALER peer, through the path the replies take.
+  // The server's own message to a DEALER peer, through the path the replies take (and in order
+  // with them).
   #sendTo(connection: RouterConnection, envelope: Buffer[], message: Message): Promise<void> {
     const tooLarge = checkSize(message, this.#maxMessageSize);
     if (tooLarge !== undefined) return Promise.reject(tooLarge);
-    let sent: Promise<void>;
-    try {
-      sent = this.socket.send([...envelope, message]);
-    } catch (error) {
-      return Promise.reject(this.#sendFailure(connection, error));
-    }
-    return sent.then(undefined, (error: unknown) => {
-      throw this.#sendFailure(connection, error);
+    return new Promise<void>((resolve, reject) => {
+      this.#post({ frames: [...envelope, message], connection, resolve, reject, attempts: 0 });
     });
   }
 
@@ -428,28 +431,80 @@ export class ZmqServerTransport implements ServerTransport {
     if (reply !== undefined || answerAlways) this.#reply(frames, reply ?? emptyFrame);
   }
 
-  // The reply goes back with the request's envelope: its frames with the body replaced. With
-  // sendTimeout 0 it is in ZeroMQ's queue when send returns, before close() can close the socket.
-  // A reply to a peer that is gone, or whose queue is full, is dropped: nobody waits for it here.
-  // A gone DEALER peer's connection ends.
+  // The reply goes back with the request's envelope: its frames with the body replaced. A reply to
+  // a peer that is gone, or whose queue is full, is dropped: nobody waits for it here. A gone
+  // DEALER peer's connection ends.
   #reply(frames: (Buffer | Message)[], reply: Message, connection?: RouterConnection): void {
     frames[frames.length - 1] = reply;
-    let sent: Promise<void>;
-    try {
-      sent = this.socket.send(frames);
-    } catch {
-      // The socket was closed under the transport: nothing can be answered any more.
-      return;
-    }
-    sent.then(
-      undefined,
-      connection === undefined
-        ? ignore
-        : (error: unknown) => {
-            this.#sendFailure(connection, error);
-          },
-    );
+    this.#post({ frames, connection, resolve: undefined, reject: undefined, attempts: 0 });
   }
+
+  // Messages leave together once this turn of the event loop has handled what arrived: sent one by
+  // one as they are made, each would find ZeroMQ's I/O thread idle and wake it, which at many calls
+  // in flight costs more than the rest of a call's work (the WebSocket transport corks its socket
+  // for the same reason).
+  #post(outgoing: Outgoing): void {
+    this.#outbox.push(outgoing);
+    if (this.#outbox.length === 1) setImmediate(this.#flush);
+  }
+
+  // With sendTimeout 0 each message is in ZeroMQ's queue when send returns: close() flushes before
+  // it closes the socket, so the replies it drained still leave.
+  readonly #flush = (): void => {
+    const outbox = this.#outbox;
+    if (outbox.length === 0) return;
+    this.#outbox = [];
+    for (const outgoing of outbox) {
+      const { connection, resolve, reject } = outgoing;
+      let sent: Promise<void>;
+      try {
+        sent = this.socket.send(outgoing.frames);
+      } catch (error) {
+        // The socket was closed under the transport: nothing can be sent any more.
+        if (reject !== undefined && connection !== undefined)
+          reject(this.#sendFailure(connection, error));
+        continue;
+      }
+      sent.then(resolve, (error: unknown) => {
+        if (resolve === undefined && this.#retry(outgoing, error)) return;
+        if (connection === undefined) return;
+        const failure = this.#sendFailure(connection, error);
+        reject?.(failure);
+      });
+    }
+  };
+
+  // A reply the peer's full queue refused (EAGAIN: its high-water mark, when a burst of replies
+  // outruns ZeroMQ's I/O thread) is tried again shortly, ahead of newer messages, for a bounded
+  // time; past it, it is dropped as any reply nobody reads.
+  #retry(outgoing: Outgoing, error: unknown): boolean {
+    if ((error as { code?: unknown } | null)?.code !== 'EAGAIN') return false;
+    if (outgoing.attempts >= retryAttempts || this.socket.closed) return false;
+    outgoing.attempts++;
+    this.#retries.push(outgoing);
+    this.#retryTimer ??= setTimeout(() => {
+      this.#retryTimer = undefined;
+      this.#outbox = [...this.#retries.splice(0), ...this.#outbox];
+      this.#flush();
+    }, retryDelay);
+    return true;
+  }
+}
+
+/** How many times, {@link retryDelay} ms apart, a reply refused by a full peer queue is retried. */
+const retryAttempts = 200;
+const retryDelay = 5;
+
+/** A reply or a message of the server's own, waiting for the end of the turn (see `#post`). */
+interface Outgoing {
+  readonly frames: (Buffer | Message)[];
+  /** The DEALER peer it goes to, whose connection ends if the peer is gone. */
+  readonly connection: RouterConnection | undefined;
+  /** Set for the server's own messages, whose sender waits for the outcome. */
+  readonly resolve: (() => void) | undefined;
+  readonly reject: ((error: unknown) => void) | undefined;
+  /** How many times a reply was refused by a full peer queue (see `#retry`). */
+  attempts: number;
 }
 
 /** ZeroMQ's own frame limit for a socket the transport creates: past it a peer is disconnected. */
