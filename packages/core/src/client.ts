@@ -406,10 +406,11 @@ export class RpcClient {
   /**
    * Calls `method`, whose handler returns an async iterable (an `async function*`…), and iterates
    * its items as they come: `for await (const item of client.stream('ticks', [10])) …`. Over a
-   * connection, or a request/reply transport with `streams: true` (HTTP, RabbitMQ). The producer never runs more than `highWaterMark` items ahead of the loop;
-   * `break` (or the signal) ends the producer's generator, running its `finally` blocks; an error
-   * the producer throws reaches the loop after the items before it; a lost connection throws a
-   * `TransportError`. Nothing is sent until the loop starts.
+   * connection, or a request/reply transport with `streams: true` (HTTP, RabbitMQ). The producer
+   * never runs more than `highWaterMark` items ahead of the loop (over HTTP, plus what the socket
+   * buffers hold); `break` (or the signal) ends the producer's generator, running its `finally`
+   * blocks; an error the producer throws reaches the loop after the items before it; a lost
+   * connection throws a `TransportError`. Nothing is sent until the loop starts.
    */
   stream<T = unknown>(
     method: string,
