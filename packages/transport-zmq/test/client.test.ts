@@ -3,13 +3,11 @@ import {
   isClientTransport,
   RpcDispatcher,
   RpcError,
-  RpcServer,
   RpcTimeoutError,
   TransportError,
 } from '@tinyrpc/core';
 import { Router } from 'zeromq';
-import { JsonRpcProtocol } from '@tinyrpc/jsonrpc';
-import { ZmqClientTransport, ZmqReqClientTransport, ZmqServerTransport } from '../src/index.ts';
+import { ZmqClientTransport, ZmqReqClientTransport } from '../src/index.ts';
 import {
   connect,
   defer,
@@ -17,6 +15,7 @@ import {
   owned,
   receiveWithin,
   startServer,
+  restartServerOn,
   testDispatcher,
   unboundEndpoint,
 } from './helpers.ts';
@@ -223,13 +222,7 @@ describe('ZmqClientTransport (DEALER)', () => {
     );
     expect(await client.call('add', [1, 1])).toBe(2);
     await first.server.close();
-    const again = new RpcServer(
-      new ZmqServerTransport({ endpoint: first.endpoint }),
-      new JsonRpcProtocol(),
-      testDispatcher(),
-    );
-    await again.serve();
-    defer(() => again.close());
+    await restartServerOn(first.endpoint);
     await delay(300);
     // Nothing reconnected: the call is never answered and the silence check ends it.
     await expect(client.call('add', [2, 2])).rejects.toBeInstanceOf(RpcTimeoutError);
@@ -405,22 +398,7 @@ describe('ZmqClientTransport and ZmqReqClientTransport and a restarted server', 
       await delay(200);
       await first.server.close();
       await delay(200);
-      // The old socket may hold the port a moment longer: try again with a fresh server.
-      for (let attempt = 0; ; attempt++) {
-        const server = new RpcServer(
-          new ZmqServerTransport({ endpoint }),
-          new JsonRpcProtocol(),
-          testDispatcher(),
-        );
-        try {
-          await server.serve();
-          defer(() => server.close());
-          break;
-        } catch (error) {
-          if (attempt >= 20) throw error;
-          await delay(100);
-        }
-      }
+      await restartServerOn(endpoint);
       state.restarted = true;
       await calling;
       expect(afterRestart).toBe(20);

@@ -69,6 +69,29 @@ export async function startServer(
 }
 
 /**
+ * An RpcServer bound again to `endpoint` after the server there closed; closed after the test.
+ * ZeroMQ releases a closed socket's port in its I/O thread a moment after `close()`, so it binds
+ * again until the port is free, for up to about two seconds, as a restarted server would.
+ */
+export async function restartServerOn(endpoint: string): Promise<RpcServer> {
+  for (let attempt = 0; ; attempt++) {
+    const server = new RpcServer(
+      new ZmqServerTransport({ endpoint }),
+      new JsonRpcProtocol(),
+      testDispatcher(),
+    );
+    try {
+      await server.serve();
+      defer(() => server.close());
+      return server;
+    } catch (error) {
+      if (attempt >= 40 || !/EADDRINUSE/.test(String(error))) throw error;
+      await delay(50);
+    }
+  }
+}
+
+/**
  * An RpcClient on a ZmqClientTransport (DEALER), or on a ZmqReqClientTransport for `mode: 'req'`
  * (a shorthand of these tests: the transports have no such option); closed after the test.
  */
