@@ -1,15 +1,18 @@
 // Streamed results (issue 15): items per second of ~1 KB JSON objects, our `client.stream()` from
 // an `async function*` handler against a raw server pushing the same JSON messages (raw `ws` over
-// WebSocket, NDJSON on node:net over TCP), both pacing themselves by the socket's buffer; then the
+// WebSocket, NDJSON on node:net over TCP, an NDJSON node:http body read with fetch over HTTP), all
+// pacing themselves by the socket's buffer; then the
 // memory of this process (server and client, both here) while a consumer 100× slower than the
 // producer takes items, which credit-based backpressure should keep flat. The slow consumer runs
 // for a bounded time, not for all 100,000 items. Runs only when named: `bench streams`.
+import { createServer as createHttpServer } from 'node:http';
 import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { RpcClient, RpcDispatcher, RpcServer, type Connection } from '@tinyrpc/core';
 import { JsonRpcProtocol } from '@tinyrpc/jsonrpc';
+import { HttpClientTransport, HttpServerTransport } from '@tinyrpc/transport-http';
 import { StreamClientTransport, StreamServerTransport } from '@tinyrpc/transport-stream';
 import { WsClientTransport, WsServerTransport } from '@tinyrpc/transport-ws';
 import { WebSocket, WebSocketServer } from 'ws';
@@ -141,19 +144,72 @@ async function rawNet(): Promise<Pusher> {
   };
 }
 
+// Raw node:http: a POST of "n" is answered with n NDJSON items, waiting for 'drain' when asked;
+// the client reads the body with fetch, as HttpClientTransport does.
+async function rawHttp(): Promise<Pusher> {
+  const server = createHttpServer((request, response) => {
+    let body = '';
+    request.setEncoding('utf8');
+    request.on('data', (chunk: string) => (body += chunk));
+    request.on('end', () => {
+      const count = Number(body);
+      response.writeHead(200, { 'content-type': 'application/x-ndjson' });
+      void (async () => {
+        for (let i = 0; i < count; i++) {
+          if (!response.write(`${JSON.stringify(item(i))}\n`))
+            await new Promise((resolve) => response.once('drain', resolve));
+        }
+        response.end();
+      })();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${String((server.address() as AddressInfo).port)}/`;
+  const decoder = new TextDecoder();
+  return {
+    async take(count) {
+      const response = await fetch(url, { method: 'POST', body: String(count) });
+      const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+      let buffered = '';
+      let taken = 0;
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        buffered += decoder.decode(value, { stream: true });
+        let end: number;
+        while ((end = buffered.indexOf('\n')) !== -1) {
+          JSON.parse(buffered.slice(0, end));
+          buffered = buffered.slice(end + 1);
+          taken++;
+        }
+      }
+      if (taken !== count) throw new Error(`took ${String(taken)} of ${String(count)} items`);
+    },
+    async stop() {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
 interface Tiny extends Pusher {
   readonly client: RpcClient;
   /** The same client, taking with a window of `highWaterMark` items. */
   windowed(highWaterMark: number): Pusher;
 }
 
-async function tinyrpc(ws: boolean): Promise<Tiny> {
+async function tinyrpc(kind: Kind): Promise<Tiny> {
   const dispatcher = new RpcDispatcher().add('items', async function* (count: number) {
     for (let i = 0; i < count; i++) yield item(i);
   });
-  let connection: Connection;
+  let connection: Connection | HttpClientTransport;
   let server: RpcServer;
-  if (ws) {
+  if (kind === 'HTTP') {
+    const transport = new HttpServerTransport({ port: 0 });
+    server = new RpcServer(transport, protocol, dispatcher);
+    await server.serve();
+    connection = new HttpClientTransport(transport.url as string);
+  } else if (kind === 'WebSocket') {
     const transport = new WsServerTransport({ port: 0 });
     server = new RpcServer(transport, protocol, dispatcher);
     await server.serve();
@@ -261,19 +317,25 @@ async function slowConsumer(title: string, tiny: Tiny, fastRate: number): Promis
 
 /** Each transport's measured stream rate, for the slow consumer's pace. */
 const fastRates = new Map<string, number>();
-type Kind = 'WebSocket' | 'TCP stream';
+type Kind = 'WebSocket' | 'TCP stream' | 'HTTP';
+
+const rawNames: Record<Kind, string> = {
+  WebSocket: 'raw ws server push',
+  'TCP stream': 'raw node:net NDJSON push',
+  HTTP: 'raw node:http NDJSON body, read with fetch',
+};
 
 const scenario = (transport: Kind): Scenario => {
-  const raw = transport === 'WebSocket' ? 'raw ws server push' : 'raw node:net NDJSON push';
+  const raw = rawNames[transport];
   return {
     name: `${transport}: ~1 KB JSON items per second, ${itemsPerRound.toLocaleString('en-US')} items a round, ${String(rounds)} rounds`,
     baseline: raw,
     async run() {
       const ws = transport === 'WebSocket';
-      const pusher = ws ? await rawWs() : await rawNet();
+      const pusher = transport === 'HTTP' ? await rawHttp() : ws ? await rawWs() : await rawNet();
       // The issue's goal for both transports is against the raw ws push: TCP shows it too.
-      const wsPusher = ws ? undefined : await rawWs();
-      const tiny = await tinyrpc(ws);
+      const wsPusher = transport === 'TCP stream' ? await rawWs() : undefined;
+      const tiny = await tinyrpc(transport);
       try {
         const results = await throughput([
           [raw, pusher],
@@ -304,7 +366,7 @@ const slow: Scenario = {
     );
     console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
     for (const transport of ['WebSocket', 'TCP stream'] as const) {
-      const tiny = await tinyrpc(transport === 'WebSocket');
+      const tiny = await tinyrpc(transport);
       try {
         await slowConsumer(transport, tiny, fastRates.get(transport) ?? 1000);
       } finally {
@@ -315,7 +377,12 @@ const slow: Scenario = {
   },
 };
 
-export const scenarios: Scenario[] = [scenario('WebSocket'), scenario('TCP stream'), slow];
+export const scenarios: Scenario[] = [
+  scenario('WebSocket'),
+  scenario('TCP stream'),
+  scenario('HTTP'),
+  slow,
+];
 
 /** Slow (a bounded slow consumer per transport): run only by name. */
 export const byNameOnly = true;
