@@ -58,6 +58,19 @@ function streamingMethods(log: Log): RpcDispatcher {
   return methods;
 }
 
+/** An RpcServer of the streaming methods on `pair`, and an RpcClient of it. */
+async function serveStreams(
+  pair: Pick<
+    ReturnType<typeof createMemoryTransport>,
+    'client' | 'server'
+  > = createMemoryTransport(),
+): Promise<{ log: Log; server: RpcServer; client: RpcClient }> {
+  const log = { produced: 0, finallyRan: 0 };
+  const server = new RpcServer(pair.server, protocol, streamingMethods(log));
+  await server.serve();
+  return { log, server, client: new RpcClient(protocol, pair.client) };
+}
+
 async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];
   for await (const item of items) out.push(item);
@@ -71,11 +84,7 @@ describe('streams', () => {
   ] as const) {
     describe(name, () => {
       it('iterates every item in order, and ends', async () => {
-        const log = { produced: 0, finallyRan: 0 };
-        const pair = makePair();
-        const server = new RpcServer(pair.server, protocol, streamingMethods(log));
-        await server.serve();
-        const client = new RpcClient(protocol, pair.client);
+        const { log, server, client } = await serveStreams(makePair());
         expect(await collect(client.stream<number>('count', [100]))).toEqual(
           Array.from({ length: 100 }, (_, i) => i + 1),
         );
@@ -86,11 +95,7 @@ describe('streams', () => {
       });
 
       it('break ends the server generator (its finally runs) within a round trip', async () => {
-        const log = { produced: 0, finallyRan: 0 };
-        const pair = makePair();
-        const server = new RpcServer(pair.server, protocol, streamingMethods(log));
-        await server.serve();
-        const client = new RpcClient(protocol, pair.client);
+        const { log, server, client } = await serveStreams(makePair());
         for await (const item of client.stream<number>('count', [1_000_000], {
           highWaterMark: 4,
         })) {
@@ -107,14 +112,7 @@ describe('streams', () => {
       });
 
       it('an error thrown mid-stream reaches the loop after the items before it', async () => {
-        const pair = makePair();
-        const server = new RpcServer(
-          pair.server,
-          protocol,
-          streamingMethods({ produced: 0, finallyRan: 0 }),
-        );
-        await server.serve();
-        const client = new RpcClient(protocol, pair.client);
+        const { server, client } = await serveStreams(makePair());
         const seen: number[] = [];
         const error = await (async () => {
           for await (const item of client.stream<number>('failAfter', [3])) seen.push(item);
@@ -129,11 +127,7 @@ describe('streams', () => {
   }
 
   it('a consumer 100 times slower than its producer holds it to the window', async () => {
-    const log = { produced: 0, finallyRan: 0 };
-    const pair = createMemoryTransport();
-    const server = new RpcServer(pair.server, protocol, streamingMethods(log));
-    await server.serve();
-    const client = new RpcClient(protocol, pair.client);
+    const { log, server, client } = await serveStreams();
     let taken = 0;
     for await (const item of client.stream<number>('count', [60], { highWaterMark: 8 })) {
       taken = item;
@@ -146,11 +140,7 @@ describe('streams', () => {
   });
 
   it('a lost connection throws a TransportError in the loop and ends the generator', async () => {
-    const log = { produced: 0, finallyRan: 0 };
-    const pair = createMemoryTransport();
-    const server = new RpcServer(pair.server, protocol, streamingMethods(log));
-    await server.serve();
-    const client = new RpcClient(protocol, pair.client);
+    const { log, server, client } = await serveStreams();
     const error = await (async () => {
       for await (const tick of client.stream<number>('events')) {
         if (tick === 2) void server.peers[0]?.close();
@@ -162,14 +152,7 @@ describe('streams', () => {
   });
 
   it('call() of a streaming method is answered with an error that says to use stream()', async () => {
-    const pair = createMemoryTransport();
-    const server = new RpcServer(
-      pair.server,
-      protocol,
-      streamingMethods({ produced: 0, finallyRan: 0 }),
-    );
-    await server.serve();
-    const client = new RpcClient(protocol, pair.client);
+    const { server, client } = await serveStreams();
     await expect(client.call('count', [3])).rejects.toThrow(/call it with stream\(\)/);
     await expect(collect(client.stream('plain'))).rejects.toThrow(/not a stream/);
     await client.close();
