@@ -4,7 +4,6 @@
 // client against a raw `ws` baseline that corks the frames of one tick into one socket write (the
 // fair limit: our transport does the same) and against rpc-websockets at 1 in flight.
 import type { AddressInfo } from 'node:net';
-import type { Duplex } from 'node:stream';
 import {
   RpcClient,
   RpcDispatcher,
@@ -16,9 +15,8 @@ import {
 import { JsonRpcProtocol } from '@tinyrpc/jsonrpc';
 import { StreamClientTransport, StreamServerTransport } from '@tinyrpc/transport-stream';
 import { WsClientTransport, WsServerTransport } from '@tinyrpc/transport-ws';
-import { WebSocket, WebSocketServer } from 'ws';
 import type { Result, Scenario } from '../measure.ts';
-import { closeServer, listening, portOf, rpcWebsockets } from '../ws-servers.ts';
+import { rpcWebsockets, startRawWsAdd } from '../ws-servers.ts';
 import { interleavedRounds, type RoundContender } from '../rounds.ts';
 
 const add = (a: number, b: number): number => a + b;
@@ -92,67 +90,9 @@ const serverToClient = (name: string, makePair: () => Pair): RoundContender => (
   },
 });
 
-// A send function for `ws` that, when `corked`, corks the TCP socket at the first frame of a tick
-// and uncorks it on the next: the frames of one tick leave in one write, as our transport sends.
-function sender(ws: WebSocket, corked: boolean): (text: string) => void {
-  const socket = (ws as unknown as { _socket: Duplex })._socket;
-  if (!corked)
-    return (text) => {
-      ws.send(text);
-    };
-  let pending = false;
-  const uncork = (): void => {
-    pending = false;
-    socket.uncork();
-  };
-  return (text) => {
-    if (!pending) {
-      pending = true;
-      socket.cork();
-      process.nextTick(uncork);
-    }
-    ws.send(text);
-  };
-}
-
 const rawWs = (name: string, corked: boolean): RoundContender => ({
   name,
-  async start() {
-    const server = new WebSocketServer({ port: 0, host: '127.0.0.1' });
-    server.on('connection', (socket) => {
-      const send = sender(socket, corked);
-      socket.on('message', (data: Buffer) => {
-        const request = JSON.parse(data.toString()) as { id: number; params: [number, number] };
-        send(JSON.stringify({ jsonrpc: '2.0', id: request.id, result: add(...request.params) }));
-      });
-    });
-    await listening(server);
-    const ws = new WebSocket(`ws://127.0.0.1:${String(portOf(server))}`, {
-      perMessageDeflate: false,
-    });
-    const pending = new Map<number, (result: unknown) => void>();
-    ws.on('message', (data: Buffer) => {
-      const reply = JSON.parse(data.toString()) as { id: number; result: unknown };
-      const resolve = pending.get(reply.id);
-      pending.delete(reply.id);
-      resolve?.(reply.result);
-    });
-    await new Promise((resolve) => ws.once('open', resolve));
-    const send = sender(ws, corked);
-    let nextId = 0;
-    return {
-      call: () =>
-        new Promise((resolve) => {
-          const id = ++nextId;
-          pending.set(id, resolve);
-          send(JSON.stringify({ jsonrpc: '2.0', method: 'add', params: [1, 2], id }));
-        }),
-      async stop() {
-        ws.terminate();
-        await closeServer(server);
-      },
-    };
-  },
+  start: () => startRawWsAdd(corked),
 });
 
 const CLIENT = 'RpcClient → server';

@@ -4,9 +4,8 @@
 import { RpcClient, RpcDispatcher, RpcServer } from '@tinyrpc/core';
 import { JsonRpcProtocol } from '@tinyrpc/jsonrpc';
 import { WsClientTransport, WsServerTransport } from '@tinyrpc/transport-ws';
-import { WebSocket, WebSocketServer } from 'ws';
 import { measure, type Result, type Scenario } from '../measure.ts';
-import { closeServer, listening, portOf, rpcWebsockets } from '../ws-servers.ts';
+import { rpcWebsockets, startRawWsAdd } from '../ws-servers.ts';
 
 const add = (a: number, b: number): number => a + b;
 
@@ -16,49 +15,9 @@ interface Contender {
   start(): Promise<{ call: () => Promise<unknown>; stop: () => Promise<void> }>;
 }
 
-const opened = (ws: { once(event: 'open', listener: () => void): unknown }): Promise<void> =>
-  new Promise((resolve) => {
-    ws.once('open', resolve);
-  });
-
 const raw: Contender = {
   name: 'raw ws + JSON.parse/call/JSON.stringify',
-  async start() {
-    const server = new WebSocketServer({ port: 0, host: '127.0.0.1' });
-    server.on('connection', (socket) => {
-      socket.on('message', (data: Buffer) => {
-        const request = JSON.parse(data.toString()) as { id: number; params: [number, number] };
-        socket.send(
-          JSON.stringify({ jsonrpc: '2.0', id: request.id, result: add(...request.params) }),
-        );
-      });
-    });
-    await listening(server);
-    const ws = new WebSocket(`ws://127.0.0.1:${String(portOf(server))}`, {
-      perMessageDeflate: false,
-    });
-    const pending = new Map<number, (result: unknown) => void>();
-    ws.on('message', (data: Buffer) => {
-      const reply = JSON.parse(data.toString()) as { id: number; result: unknown };
-      const resolve = pending.get(reply.id);
-      pending.delete(reply.id);
-      resolve?.(reply.result);
-    });
-    await opened(ws);
-    let nextId = 0;
-    return {
-      call: () =>
-        new Promise((resolve) => {
-          const id = ++nextId;
-          pending.set(id, resolve);
-          ws.send(JSON.stringify({ jsonrpc: '2.0', method: 'add', params: [1, 2], id }));
-        }),
-      async stop() {
-        ws.terminate();
-        await closeServer(server);
-      },
-    };
-  },
+  start: () => startRawWsAdd(false),
 };
 
 const tinyrpc: Contender = {
